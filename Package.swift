@@ -1,0 +1,108 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+/// Compiler settings shared by every Swift target: Swift 6 language mode is the
+/// package default; these add the upcoming features the style guide asks for.
+let strictSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+]
+
+let package = Package(
+    name: "TaskForceQueue",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "dispatcher", targets: ["Dispatcher"]),
+        .executable(name: "worker", targets: ["Worker"]),
+        .library(name: "QueueCore", targets: ["QueueCore"]),
+        .library(name: "PostgresClient", targets: ["PostgresClient"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.5.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.6.0"),
+    ],
+    targets: [
+        // libpq, the PostgreSQL C client library (Debian: libpq-dev).
+        .systemLibrary(
+            name: "CLibPQ",
+            pkgConfig: "libpq",
+            providers: [.apt(["libpq-dev"])]
+        ),
+        // A thin, concurrency-safe Swift layer over libpq: connections on their own
+        // threads, bound parameters, typed decoding, transactions, LISTEN/NOTIFY, COPY,
+        // a bounded pool, and a generic migration runner.
+        .target(
+            name: "PostgresClient",
+            dependencies: [
+                "CLibPQ",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        // The project's schema: migrations/*.sql embedded into the binaries at build time.
+        .target(
+            name: "Schema",
+            dependencies: ["PostgresClient"],
+            swiftSettings: strictSettings,
+            plugins: ["EmbedMigrations"]
+        ),
+        // The generic PostgreSQL job-queue engine (no task-force knowledge).
+        .target(
+            name: "QueueCore",
+            dependencies: [
+                "PostgresClient",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        .executableTarget(
+            name: "Dispatcher",
+            dependencies: [
+                "PostgresClient", "QueueCore", "Schema",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        .executableTarget(
+            name: "Worker",
+            dependencies: [
+                "PostgresClient", "QueueCore", "Schema",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        // Build-time tool: turns migrations/*.sql into Swift string literals.
+        .executableTarget(
+            name: "MigrationEmbedder",
+            swiftSettings: strictSettings
+        ),
+        .plugin(
+            name: "EmbedMigrations",
+            capability: .buildTool(),
+            dependencies: ["MigrationEmbedder"]
+        ),
+        // Test helpers: a fresh database per suite, cloned from a migrated template.
+        .target(
+            name: "PostgresTestSupport",
+            dependencies: ["PostgresClient", "Schema"],
+            path: "Tests/PostgresTestSupport",
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "PostgresClientTests",
+            dependencies: ["PostgresClient", "Schema", "PostgresTestSupport"],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "QueueCoreTests",
+            dependencies: ["QueueCore", "PostgresClient", "Schema", "PostgresTestSupport"],
+            swiftSettings: strictSettings
+        ),
+    ]
+)

@@ -1,0 +1,81 @@
+import Foundation
+
+/// Where and how to connect.
+///
+/// The connection string is handed to libpq unchanged, so every libpq setting works:
+/// a URI (`postgresql://user:secret@host:5432/db?sslmode=require`), a key/value conninfo
+/// (`host=/tmp port=5432 dbname=db`), or an empty string to use libpq's own `PG*`
+/// environment variables (`PGHOST`, `PGPORT`, `PGDATABASE`, `PGUSER`, `PGPASSWORD`,
+/// `PGSSLMODE`, …). Use ``redacted`` whenever the string is shown to a person.
+public struct PostgresConfiguration: Sendable {
+    /// The libpq connection string (URI or conninfo). May contain a password.
+    public var connectionString: String
+    /// Reported to the server as `application_name` (visible in `pg_stat_activity`).
+    public var applicationName: String
+    /// Seconds libpq waits for a connection before giving up.
+    public var connectTimeoutSeconds: Int
+    /// Overrides the database named in `connectionString` (e.g. a per-test database).
+    public var database: String?
+
+    /// - Parameters:
+    ///   - connectionString: a libpq URI or conninfo string; empty means `PG*` variables.
+    ///   - applicationName: the `application_name` reported to the server.
+    ///   - connectTimeoutSeconds: libpq's `connect_timeout`.
+    public init(connectionString: String, applicationName: String = "taskforce", connectTimeoutSeconds: Int = 10) {
+        self.connectionString = connectionString
+        self.applicationName = applicationName
+        self.connectTimeoutSeconds = connectTimeoutSeconds
+    }
+
+    /// Reads `DATABASE_URL`; when it is unset, libpq's `PG*` variables apply.
+    public static func fromEnvironment(applicationName: String = "taskforce") -> PostgresConfiguration {
+        let url = ProcessInfo.processInfo.environment["DATABASE_URL"] ?? ""
+        return PostgresConfiguration(connectionString: url, applicationName: applicationName)
+    }
+
+    /// The same server and credentials, another database.
+    public func with(database: String) -> PostgresConfiguration {
+        var copy = self
+        copy.database = database
+        return copy
+    }
+
+    /// The connection string with any password replaced by `***`.
+    public var redacted: String { Self.redact(connectionString) }
+
+    /// Masks passwords in a URI (`user:secret@`, `?password=secret`) or a conninfo
+    /// string (`password=secret`, `password='se cret'`).
+    public static func redact(_ text: String) -> String {
+        var out = text
+        // URI userinfo: scheme://user:password@host
+        if let schemeEnd = out.range(of: "://") {
+            let rest = out[schemeEnd.upperBound...]
+            let authorityEnd = rest.firstIndex(where: { $0 == "/" || $0 == "?" }) ?? rest.endIndex
+            if let at = rest[..<authorityEnd].lastIndex(of: "@"),
+               let colon = rest[..<at].firstIndex(of: ":") {
+                out.replaceSubrange(out.index(after: colon)..<at, with: "***")
+            }
+        }
+        // password=... in conninfo or URI query.
+        var result = ""
+        var index = out.startIndex
+        while let match = out[index...].range(of: "password=", options: .caseInsensitive) {
+            result += out[index..<match.upperBound]
+            var end = match.upperBound
+            if end < out.endIndex, out[end] == "'" {
+                end = out.index(after: end)
+                while end < out.endIndex, out[end] != "'" {
+                    if out[end] == "\\" { end = out.index(after: end); if end == out.endIndex { break } }
+                    end = out.index(after: end)
+                }
+                if end < out.endIndex { end = out.index(after: end) }
+            } else {
+                while end < out.endIndex, out[end] != " ", out[end] != "&" { end = out.index(after: end) }
+            }
+            result += "***"
+            index = end
+        }
+        result += out[index...]
+        return result
+    }
+}

@@ -1,0 +1,446 @@
+import CLibPQ
+import Foundation
+
+/// One PostgreSQL session, driven through libpq on a thread of its own.
+///
+/// Every method runs on the connection's dedicated thread (the actor's executor), so
+/// libpq's blocking calls never occupy Swift's cooperative thread pool. Statements use
+/// bound parameters only. When the server restarts or the backend is terminated, the
+/// next statement outside a transaction reconnects transparently; a statement that was
+/// in flight when the connection broke fails with ``PostgresError/Code/connectionLost``
+/// and is never re-sent (it may have committed).
+public actor PostgresConnection {
+    private let executor: ThreadExecutor
+    public nonisolated var unownedExecutor: UnownedSerialExecutor { executor.asUnownedSerialExecutor() }
+
+    /// What this connection was opened with (contains the password: never print it; use `redacted`).
+    public nonisolated let configuration: PostgresConfiguration
+
+    var handle: ConnectionHandle?
+    private var listeningChannels: Set<String> = []
+    /// True between `BEGIN` and `COMMIT`/`ROLLBACK` issued by ``transaction(isolation:_:)``.
+    private var transactionOpen = false
+    private var isClosed = false
+    private let wakePipe: WakePipe
+    /// How many times this connection reconnected after losing its session.
+    public private(set) var reconnectCount = 0
+
+    private init(configuration: PostgresConfiguration) {
+        self.configuration = configuration
+        self.executor = ThreadExecutor(name: "postgres-\(configuration.applicationName)")
+        self.wakePipe = WakePipe()
+    }
+
+    /// Opens a connection.
+    ///
+    /// - Parameter configuration: where to connect; see ``PostgresConfiguration``.
+    /// - Throws: ``PostgresError/Code/connectionFailed`` naming host, port, database and
+    ///   user (never the password) and libpq's reason.
+    public static func connect(_ configuration: PostgresConfiguration) async throws -> PostgresConnection {
+        let connection = PostgresConnection(configuration: configuration)
+        do {
+            try await connection.open()
+        } catch {
+            await connection.close()
+            throw error
+        }
+        return connection
+    }
+
+    /// Closes the session. Later calls throw ``PostgresError/Code/closed``.
+    public func close() {
+        guard !isClosed else { return }
+        isClosed = true
+        handle = nil
+        executor.stop()
+    }
+
+    /// The server process id of the current session (for `pg_terminate_backend`, logs).
+    public var backendPID: Int32 {
+        guard let handle else { return 0 }
+        return PQbackendPID(handle.pointer)
+    }
+
+    /// Whether the session is idle: connected and outside any transaction.
+    public var isIdleOutsideTransaction: Bool {
+        guard let handle, PQstatus(handle.pointer) == CONNECTION_OK else { return false }
+        return PQtransactionStatus(handle.pointer) == PQTRANS_IDLE
+    }
+
+    // MARK: Statements
+
+    /// Runs one statement with bound parameters and returns its rows.
+    ///
+    /// - Parameters:
+    ///   - sql: a single statement with `$1`, `$2`, … placeholders.
+    ///   - parameters: the values of the placeholders, in order (`nil` optional = NULL).
+    @discardableResult
+    public func query(_ sql: String, _ parameters: [any PostgresEncodable]) throws -> QueryResult {
+        let connection = try connectedHandle()
+        let texts = parameters.map(\.postgresText)
+        for (index, text) in texts.enumerated() where text?.utf8.contains(0) == true {
+            throw PostgresError(code: .invalidArgument, message: "parameter $\(index + 1) contains a NUL byte, which PostgreSQL text cannot hold")
+        }
+        let result = withCStringArray(texts) { values in
+            PQexecParams(connection, sql, Int32(values.count), nil, values, nil, nil, 0)
+        }
+        return try consume(result)
+    }
+
+    /// Runs one statement with bound parameters and returns its rows.
+    @discardableResult
+    public func query(_ sql: String, _ parameters: any PostgresEncodable...) throws -> QueryResult {
+        try query(sql, parameters)
+    }
+
+    /// Runs a script of one or more statements without parameters (migrations, DDL).
+    /// Uses libpq's simple-query protocol, so values must never be spliced into `sql`.
+    public func executeScript(_ sql: String) throws {
+        let connection = try connectedHandle()
+        _ = try consume(PQexec(connection, sql))
+    }
+
+    // MARK: Transactions
+
+    /// Runs `body` inside `BEGIN` … `COMMIT`; any thrown error rolls back and is rethrown.
+    ///
+    /// If a statement inside failed and `body` swallowed the error, the server has
+    /// already aborted the transaction: `COMMIT` then throws instead of pretending.
+    @discardableResult
+    public func transaction<T>(
+        isolation: isolated (any Actor)? = #isolation,
+        _ body: (PostgresConnection) async throws -> T
+    ) async throws -> T {
+        try await begin()
+        let value: T
+        do {
+            value = try await body(self)
+        } catch {
+            await rollbackQuietly()
+            throw error
+        }
+        try await commit()
+        return value
+    }
+
+    func begin() throws {
+        guard !transactionOpen else {
+            throw PostgresError(code: .invalidArgument, message: "a transaction is already open on this connection; nest work inside it instead")
+        }
+        try query("BEGIN")
+        transactionOpen = true
+    }
+
+    func commit() throws {
+        defer { transactionOpen = false }
+        try query("COMMIT")
+        if lastTag == "ROLLBACK" {
+            throw PostgresError(code: .server, message: "the transaction was rolled back by the server because a statement in it failed")
+        }
+    }
+
+    func rollbackQuietly() {
+        defer { transactionOpen = false }
+        guard let handle, PQstatus(handle.pointer) == CONNECTION_OK else { return }
+        if PQtransactionStatus(handle.pointer) != PQTRANS_IDLE {
+            PQclear(PQexec(handle.pointer, "ROLLBACK"))
+        }
+    }
+
+    /// Rolls back whatever a previous user left open; used by the pool on check-in.
+    func resetSession() {
+        rollbackQuietly()
+    }
+
+    /// The command tag of the last successful statement (e.g. `COMMIT`, `ROLLBACK`).
+    private var lastTag: String?
+
+    // MARK: Connection management
+
+    func open() throws {
+        guard !isClosed else { throw PostgresError(code: .closed, message: "the connection was closed") }
+        let timeout = String(configuration.connectTimeoutSeconds)
+        // Settings before `dbname` are defaults the connection string may override;
+        // the ones after it override the string.
+        var keywords = ["application_name", "connect_timeout", "dbname", "client_encoding"]
+        var values = [configuration.applicationName, timeout, configuration.connectionString, "UTF8"]
+        if let database = configuration.database {
+            keywords.append("dbname")
+            values.append(database)
+        }
+        let pointer: OpaquePointer? = withCStringArray(keywords + [nil]) { keys in
+            withCStringArray(values.map(Optional.some) + [nil]) { vals in
+                PQconnectdbParams(keys, vals, 1)
+            }
+        }
+        guard let pointer else {
+            throw PostgresError(code: .connectionFailed, message: "could not connect to PostgreSQL: out of memory")
+        }
+        let candidate = ConnectionHandle(pointer)
+        guard PQstatus(pointer) == CONNECTION_OK else {
+            throw PostgresError(code: .connectionFailed, message: Self.describeFailure(pointer))
+        }
+        let setup = PQexec(pointer, "SET DateStyle = 'ISO, YMD'; SET TimeZone = 'UTC'; SET extra_float_digits = 3")
+        defer { PQclear(setup) }
+        guard PQresultStatus(setup) == PGRES_COMMAND_OK else {
+            throw PostgresError.from(result: setup, connection: pointer)
+        }
+        candidate.watchNotices()
+        handle = candidate
+        for channel in listeningChannels.sorted() {
+            let result = PQexec(pointer, "LISTEN \(Self.quoteIdentifier(channel))")
+            PQclear(result)
+        }
+    }
+
+    static func describeFailure(_ pointer: OpaquePointer) -> String {
+        func text(_ value: UnsafeMutablePointer<CChar>?) -> String {
+            guard let value else { return "?" }
+            let string = String(cString: value)
+            return string.isEmpty ? "(default)" : string
+        }
+        let reason = String(cString: PQerrorMessage(pointer))
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+            .replacingOccurrences(of: "\n", with: " ")
+        let where_ = "host \(text(PQhost(pointer))), port \(text(PQport(pointer))), database \(text(PQdb(pointer))), user \(text(PQuser(pointer)))"
+        return "could not connect to PostgreSQL at \(where_): \(PostgresConfiguration.redact(reason)). "
+            + "Check that the server is running and DATABASE_URL (or PGHOST/PGPORT/PGDATABASE/PGUSER) is right."
+    }
+
+    /// Returns a live session, reconnecting first when the old one is gone.
+    ///
+    /// Any bytes the server sent while we were idle are read first, so a backend that
+    /// was terminated (or a server that restarted) is noticed before a statement is sent.
+    private func connectedHandle() throws -> OpaquePointer {
+        guard !isClosed else { throw PostgresError(code: .closed, message: "the connection was closed") }
+        if let handle {
+            let pointer = handle.pointer
+            if PQstatus(pointer) == CONNECTION_OK, !transactionOpen {
+                var attempts = 0
+                while attempts < 3, Self.socketReadable(pointer) {
+                    attempts += 1
+                    if PQconsumeInput(pointer) == 0 { break }
+                    // Parse what arrived: a FATAL message sent while we were idle (backend
+                    // terminated, server shutting down) reaches the notice receiver.
+                    _ = PQisBusy(pointer)
+                }
+            }
+            if PQstatus(pointer) == CONNECTION_OK, !handle.sessionEnding { return pointer }
+        }
+        if transactionOpen {
+            throw PostgresError(code: .connectionLost, message: "the connection was lost inside a transaction; the transaction was rolled back by the server")
+        }
+        if handle != nil { reconnectCount += 1 }
+        handle = nil
+        try open()
+        return handle!.pointer
+    }
+
+    private static func socketReadable(_ pointer: OpaquePointer) -> Bool {
+        let socket = PQsocket(pointer)
+        guard socket >= 0 else { return true }
+        var descriptor = pollfd(fd: socket, events: Int16(POLLIN), revents: 0)
+        return poll(&descriptor, 1, 0) > 0
+    }
+
+    /// Turns a libpq result into a `QueryResult` or a thrown error, and frees it.
+    func consume(_ result: OpaquePointer?) throws -> QueryResult {
+        defer { if let result { PQclear(result) } }
+        let pointer = handle?.pointer
+        guard let result else { throw PostgresError.from(result: nil, connection: pointer) }
+        switch PQresultStatus(result) {
+        case PGRES_COMMAND_OK, PGRES_TUPLES_OK, PGRES_EMPTY_QUERY, PGRES_SINGLE_TUPLE:
+            lastTag = PQcmdStatus(result).map { String(cString: $0) }
+            return Self.copyRows(result)
+        default:
+            lastTag = nil
+            throw PostgresError.from(result: result, connection: pointer)
+        }
+    }
+
+    static func copyRows(_ result: OpaquePointer) -> QueryResult {
+        let columnCount = Int(PQnfields(result))
+        let rowCount = Int(PQntuples(result))
+        var names: [String] = []
+        names.reserveCapacity(columnCount)
+        for column in 0..<columnCount {
+            names.append(String(cString: PQfname(result, Int32(column))))
+        }
+        let index = ColumnIndex(names: names)
+        var rows: [PostgresRow] = []
+        rows.reserveCapacity(rowCount)
+        for row in 0..<rowCount {
+            var values: [String?] = []
+            values.reserveCapacity(columnCount)
+            for column in 0..<columnCount {
+                if PQgetisnull(result, Int32(row), Int32(column)) == 1 {
+                    values.append(nil)
+                } else {
+                    let length = Int(PQgetlength(result, Int32(row), Int32(column)))
+                    let raw = UnsafeRawPointer(PQgetvalue(result, Int32(row), Int32(column))!)
+                    values.append(String(decoding: UnsafeRawBufferPointer(start: raw, count: length), as: UTF8.self))
+                }
+            }
+            rows.append(PostgresRow(values: values, columnIndex: index))
+        }
+        let affected = PQcmdTuples(result).flatMap { Int(String(cString: $0)) } ?? 0
+        return QueryResult(columns: names, rows: rows, affectedRows: affected)
+    }
+
+    // MARK: LISTEN / NOTIFY
+
+    /// Subscribes this session to a channel. Kept across reconnects.
+    public func listen(_ channel: String) throws {
+        try executeScript("LISTEN \(Self.quoteIdentifier(channel))")
+        listeningChannels.insert(channel)
+    }
+
+    /// Unsubscribes this session from a channel.
+    public func unlisten(_ channel: String) throws {
+        listeningChannels.remove(channel)
+        try executeScript("UNLISTEN \(Self.quoteIdentifier(channel))")
+    }
+
+    /// Sends a notification (`pg_notify`, bound parameters).
+    public func notify(_ channel: String, payload: String = "") throws {
+        try query("SELECT pg_notify($1, $2)", channel, payload)
+    }
+
+    /// Waits for the next notification on a channel this session listens to.
+    ///
+    /// Returns `nil` when the timeout passes, when ``interruptWait()`` is called, or when
+    /// the calling task is cancelled — promptly in each case. Reconnects (and listens
+    /// again) if the session was lost; notifications sent meanwhile are not recovered,
+    /// so treat them as wake-up hints and poll as a fallback.
+    /// - Parameter timeout: how long to wait at most; `nil` waits until interrupted.
+    public func nextNotification(timeout: Duration? = nil) async throws -> PostgresNotification? {
+        try await withTaskCancellationHandler {
+            try self.waitForNotification(timeout: timeout)
+        } onCancel: {
+            self.interruptWait()
+        }
+    }
+
+    /// Makes a pending or the next ``nextNotification(timeout:)`` return `nil` at once.
+    public nonisolated func interruptWait() {
+        wakePipe.signal()
+    }
+
+    private func waitForNotification(timeout: Duration?) throws -> PostgresNotification? {
+        var pointer = try connectedHandle()
+        wakePipe.drain()
+        let deadline = timeout.map { ContinuousClock.now + $0 }
+        while true {
+            if Task.isCancelled { return nil }
+            if PQconsumeInput(pointer) == 0 || PQstatus(pointer) != CONNECTION_OK {
+                pointer = try connectedHandle()
+                continue
+            }
+            if let notification = PQnotifies(pointer) {
+                defer { PQfreemem(notification) }
+                return PostgresNotification(
+                    channel: String(cString: notification.pointee.relname),
+                    payload: String(cString: notification.pointee.extra),
+                    senderPID: notification.pointee.be_pid
+                )
+            }
+            var milliseconds: Int32 = -1
+            if let deadline {
+                let left = ContinuousClock.now.duration(to: deadline)
+                if left <= .zero { return nil }
+                let (seconds, attoseconds) = left.components
+                milliseconds = Int32(clamping: seconds * 1000 + attoseconds / 1_000_000_000_000_000 + 1)
+            }
+            var descriptors = [
+                pollfd(fd: PQsocket(pointer), events: Int16(POLLIN), revents: 0),
+                pollfd(fd: wakePipe.readEnd, events: Int16(POLLIN), revents: 0),
+            ]
+            let ready = poll(&descriptors, 2, milliseconds)
+            if ready < 0, errno != EINTR {
+                throw PostgresError(code: .connectionLost, message: "poll failed: \(String(cString: strerror(errno)))")
+            }
+            if descriptors[1].revents != 0 {
+                wakePipe.drain()
+                return nil
+            }
+        }
+    }
+
+    static func quoteIdentifier(_ name: String) -> String {
+        "\"" + name.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+    }
+}
+
+/// A notification delivered by `NOTIFY` / `pg_notify`.
+public struct PostgresNotification: Sendable, Equatable {
+    public let channel: String
+    public let payload: String
+    /// The server process that sent it.
+    public let senderPID: Int32
+}
+
+/// Owns a `PGconn*`; finishing the connection when released.
+final class ConnectionHandle {
+    let pointer: OpaquePointer
+    /// Set when the server sent a FATAL or PANIC message: the session is ending.
+    var sessionEnding = false
+
+    init(_ pointer: OpaquePointer) { self.pointer = pointer }
+
+    /// Routes server notices here instead of libpq's default (printing to stderr), and
+    /// notes a FATAL message that arrives between statements.
+    func watchNotices() {
+        let context = Unmanaged.passUnretained(self).toOpaque()
+        PQsetNoticeReceiver(pointer, { context, result in
+            guard let context, let result else { return }
+            let handle = Unmanaged<ConnectionHandle>.fromOpaque(context).takeUnretainedValue()
+            if let severity = PQresultErrorField(result, Int32(UInt8(ascii: "V"))) {
+                let text = String(cString: severity)
+                if text == "FATAL" || text == "PANIC" { handle.sessionEnding = true }
+            }
+        }, context)
+    }
+
+    deinit { PQfinish(pointer) }
+}
+
+/// A non-blocking pipe used to interrupt a `poll()` wait from another thread.
+final class WakePipe: Sendable {
+    let readEnd: Int32
+    let writeEnd: Int32
+
+    init() {
+        var fds: [Int32] = [-1, -1]
+        if pipe(&fds) != 0 {
+            fatalError("pipe failed: \(String(cString: strerror(errno)))")
+        }
+        for fd in fds {
+            _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
+            _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
+        }
+        readEnd = fds[0]
+        writeEnd = fds[1]
+    }
+
+    func signal() {
+        var byte: UInt8 = 1
+        _ = write(writeEnd, &byte, 1)
+    }
+
+    func drain() {
+        var buffer = [UInt8](repeating: 0, count: 64)
+        while read(readEnd, &buffer, buffer.count) > 0 {}
+    }
+
+    deinit {
+        close(readEnd)
+        close(writeEnd)
+    }
+}
+
+/// Calls `body` with a C array of C strings (`nil` entries stay NULL).
+func withCStringArray<R>(_ strings: [String?], _ body: ([UnsafePointer<CChar>?]) -> R) -> R {
+    let duplicated: [UnsafeMutablePointer<CChar>?] = strings.map { $0.flatMap { strdup($0) } }
+    defer { duplicated.forEach { free($0) } }
+    return body(duplicated.map { $0.map { UnsafePointer($0) } })
+}

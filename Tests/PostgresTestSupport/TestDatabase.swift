@@ -1,0 +1,70 @@
+import Foundation
+import PostgresClient
+import Schema
+
+/// Databases for tests on the private PostgreSQL that `scripts/test` starts.
+///
+/// Every suite calls ``create(_:)`` and gets a database of its own, cloned from a
+/// template that holds the current migrations, so suites run in parallel without
+/// seeing each other's rows.
+public enum TestDatabase {
+    /// The server the tests use: `DATABASE_URL`, or libpq's `PG*` variables.
+    public static var server: PostgresConfiguration {
+        .fromEnvironment(applicationName: "tests")
+    }
+
+    /// Creates a fresh, migrated database and returns how to reach it.
+    /// - Parameter label: a short name for the suite; it appears in the database name.
+    public static func create(_ label: String) async throws -> PostgresConfiguration {
+        let admin = try await PostgresConnection.connect(server)
+        defer { Task { await admin.close() } }
+        let template = try await ensureTemplate(admin)
+        let safeLabel = String(label.lowercased().map { $0.isLetter || $0.isNumber ? $0 : "_" }.prefix(30))
+        let name = "t_\(safeLabel)_\(UInt32.random(in: 0...UInt32.max))"
+        try await admin.executeScript("CREATE DATABASE \(quoted(name)) TEMPLATE \(quoted(template))")
+        return server.with(database: name)
+    }
+
+    /// Creates an empty database (no migrations) for tests of the migration runner.
+    public static func createEmpty(_ label: String) async throws -> PostgresConfiguration {
+        let admin = try await PostgresConnection.connect(server)
+        defer { Task { await admin.close() } }
+        let name = "e_\(label.lowercased().prefix(30))_\(UInt32.random(in: 0...UInt32.max))"
+        try await admin.executeScript("CREATE DATABASE \(quoted(name))")
+        return server.with(database: name)
+    }
+
+    /// The template's name changes whenever a migration changes, so a stale one is never used.
+    private static func ensureTemplate(_ admin: PostgresConnection) async throws -> String {
+        let migrations = try Schema.migrations()
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in migrations.map({ $0.name + "\u{0}" + $0.sql }).joined().utf8 {
+            hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3
+        }
+        let name = "tmpl_\(String(hash, radix: 16))"
+        try await admin.query("SELECT pg_advisory_lock($1)", Int64(0x7465_7374_746d_706c))
+        defer { Task { _ = try? await admin.query("SELECT pg_advisory_unlock($1)", Int64(0x7465_7374_746d_706c)) } }
+        let exists = try await admin.query("SELECT 1 FROM pg_database WHERE datname = $1", name)
+        if !exists.isEmpty { return name }
+        let building = name + "_building"
+        try await admin.executeScript("DROP DATABASE IF EXISTS \(quoted(building))")
+        try await admin.executeScript("CREATE DATABASE \(quoted(building))")
+        let connection = try await PostgresConnection.connect(server.with(database: building))
+        try await Schema.runner().apply(on: connection)
+        await connection.close()
+        // The closed session's backend may take a moment to exit; RENAME does not wait for it.
+        for attempt in 1...100 {
+            do {
+                try await admin.executeScript("ALTER DATABASE \(quoted(building)) RENAME TO \(quoted(name))")
+                return name
+            } catch let error as PostgresError where error.sqlState == "55006" && attempt < 100 {
+                try await Task.sleep(for: .milliseconds(50))
+            }
+        }
+        return name
+    }
+
+    static func quoted(_ identifier: String) -> String {
+        "\"" + identifier.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+    }
+}
