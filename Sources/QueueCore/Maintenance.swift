@@ -1,0 +1,74 @@
+import Foundation
+import PostgresClient
+
+/// The maintenance work of the elected leader: rescue expired leases, promote due
+/// jobs, prune finished ones. Exactly one process holds the leadership at a time (a
+/// lease row in `queue_leader`), so the work is never done twice concurrently; if the
+/// leader dies, its lease lapses and another process takes over.
+public enum QueueMaintenance {
+    /// What one maintenance pass did.
+    public struct Report: Sendable, Equatable {
+        public var rescued = 0
+        public var discardedByRescue = 0
+        public var promoted = 0
+        public var pruned = 0
+        /// Queues that got new available jobs (their workers should be woken).
+        public var wokenQueues: Set<String> = []
+        public init() {}
+    }
+
+    /// Takes or renews the leadership.
+    /// - Returns: `true` when `holder` is the leader until `now() + ttl`.
+    public static func elect(holder: String, ttl: Duration, on connection: PostgresConnection) async throws -> Bool {
+        !(try await connection.query(JobQueries.electLeader, holder, ttl.milliseconds)).isEmpty
+    }
+
+    /// Gives the leadership up so that another process takes over at once.
+    public static func resign(holder: String, on connection: PostgresConnection) async throws {
+        try await connection.query(JobQueries.resignLeader, holder)
+    }
+
+    /// Rescues jobs whose lease expired: they run again (the attempt counts), or are
+    /// discarded after their last attempt.
+    public static func rescueExpired(limit: Int = 1_000, on connection: PostgresConnection) async throws -> Report {
+        var report = Report()
+        for row in try await connection.query(JobQueries.rescueExpired, limit) {
+            let state: String = try row.decode("state")
+            if state == JobState.discarded.rawValue {
+                report.discardedByRescue += 1
+            } else {
+                report.rescued += 1
+                report.wokenQueues.insert(try row.decode("queue"))
+            }
+        }
+        return report
+    }
+
+    /// Makes due scheduled and retryable jobs available.
+    public static func promoteDue(limit: Int = 10_000, on connection: PostgresConnection) async throws -> Report {
+        var report = Report()
+        for row in try await connection.query(JobQueries.promoteDue, limit) {
+            report.promoted += 1
+            report.wokenQueues.insert(try row.decode(0))
+        }
+        return report
+    }
+
+    /// Deletes completed jobs older than `completedRetention` from the archive and
+    /// discarded/cancelled jobs older than `finishedRetention` from the hot table.
+    public static func prune(completedRetention: Duration, finishedRetention: Duration, batch: Int = 10_000, on connection: PostgresConnection) async throws -> Int {
+        let archived = try await connection.query(JobQueries.pruneArchive, completedRetention.milliseconds, batch).affectedRows
+        let finished = try await connection.query(JobQueries.pruneFinished, finishedRetention.milliseconds, batch).affectedRows
+        return archived + finished
+    }
+
+    /// Wakes the workers of `queues` (NOTIFY, one per queue).
+    public static func wake(_ queues: Set<String>, on connection: PostgresConnection) async throws {
+        for queue in queues.sorted() { try await connection.notify(QueueNotifications.channel, payload: queue) }
+    }
+}
+
+/// The NOTIFY channel that announces ready jobs; the payload is the queue's name.
+public enum QueueNotifications {
+    public static let channel = "queue_jobs"
+}
