@@ -101,7 +101,11 @@ let package = Package(
         ),
         .testTarget(
             name: "QueueCoreTests",
-            dependencies: ["QueueCore", "PostgresClient", "Schema", "PostgresTestSupport"],
+            dependencies: [
+                "QueueCore", "PostgresClient", "Schema", "PostgresTestSupport",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: strictSettings
         ),
     ]
