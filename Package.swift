@@ -40,12 +40,33 @@ let package = Package(
             ],
             swiftSettings: strictSettings
         ),
+        // OpenCC, traditional ↔ simplified Chinese conversion (Debian: libopencc-dev).
+        .systemLibrary(
+            name: "COpenCC",
+            pkgConfig: "opencc",
+            providers: [.apt(["libopencc-dev"])]
+        ),
+        // The domain: task forces, text normalisation and the routing model, time-limit
+        // policy and working calendar. Testable without a database.
+        .target(
+            name: "TaskForces",
+            dependencies: ["COpenCC"],
+            swiftSettings: strictSettings,
+            plugins: ["EmbedFiles"]
+        ),
+        // The case ledger: intake (routing, deadlines, repeated demands), status,
+        // reroute, triage, cancel — cases, their events and their jobs in one transaction.
+        .target(
+            name: "CaseLedger",
+            dependencies: ["PostgresClient", "QueueCore", "TaskForces"],
+            swiftSettings: strictSettings
+        ),
         // The project's schema: migrations/*.sql embedded into the binaries at build time.
         .target(
             name: "Schema",
             dependencies: ["PostgresClient"],
             swiftSettings: strictSettings,
-            plugins: ["EmbedMigrations"]
+            plugins: ["EmbedFiles"]
         ),
         // The generic PostgreSQL job-queue engine (no task-force knowledge).
         .target(
@@ -61,7 +82,7 @@ let package = Package(
         .executableTarget(
             name: "Dispatcher",
             dependencies: [
-                "PostgresClient", "QueueCore", "Schema",
+                "PostgresClient", "QueueCore", "Schema", "TaskForces", "CaseLedger",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -77,15 +98,16 @@ let package = Package(
             ],
             swiftSettings: strictSettings
         ),
-        // Build-time tool: turns migrations/*.sql into Swift string literals.
+        // Build-time tool: turns data files (migrations/*.sql, the routing model) into
+        // Swift string literals.
         .executableTarget(
-            name: "MigrationEmbedder",
+            name: "FileEmbedder",
             swiftSettings: strictSettings
         ),
         .plugin(
-            name: "EmbedMigrations",
+            name: "EmbedFiles",
             capability: .buildTool(),
-            dependencies: ["MigrationEmbedder"]
+            dependencies: ["FileEmbedder"]
         ),
         // Test helpers: a fresh database per suite, cloned from a migrated template.
         .target(
@@ -97,6 +119,16 @@ let package = Package(
         .testTarget(
             name: "PostgresClientTests",
             dependencies: ["PostgresClient", "Schema", "PostgresTestSupport"],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "TaskForcesTests",
+            dependencies: ["TaskForces"],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "CaseLedgerTests",
+            dependencies: ["CaseLedger", "TaskForces", "QueueCore", "PostgresClient", "PostgresTestSupport"],
             swiftSettings: strictSettings
         ),
         .testTarget(

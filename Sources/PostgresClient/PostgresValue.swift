@@ -220,7 +220,8 @@ enum PostgresArrayLiteral {
 // MARK: - Timestamps
 
 public enum PostgresTimestamp {
-    static func format(_ date: Date) -> String {
+    /// ISO 8601 in UTC with microseconds, e.g. `2026-11-29T09:01:37.123456Z`.
+    public static func format(_ date: Date) -> String {
         var micros = Int64((date.timeIntervalSince1970 * 1_000_000).rounded())
         let whole = micros >= 0 ? micros / 1_000_000 : (micros - 999_999) / 1_000_000
         micros -= whole * 1_000_000

@@ -4,7 +4,7 @@ import PostgresClient
 public enum Schema {
     /// Every migration carried by this binary, in version order.
     public static func migrations() throws -> [Migration] {
-        try embeddedMigrationFiles.map { try Migration(fileName: $0.name, sql: $0.sql) }
+        try embeddedFiles.map { try Migration(fileName: $0.name, sql: $0.content) }
             .sorted { $0.version < $1.version }
     }
 

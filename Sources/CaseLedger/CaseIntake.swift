@@ -1,0 +1,348 @@
+import Foundation
+import PostgresClient
+import QueueCore
+import TaskForces
+
+/// A case ready to store: validated, routed, given its deadline.
+public struct PreparedCase: Sendable {
+    public let input: CaseInput
+    public let normalizedText: String
+    public let language: TextScript
+    public let decision: RoutingDecision?
+    public let taskForce: TaskForce
+    public let confidence: Double
+    public let kind: String?
+    public let deadline: CaseDeadline
+    public let receivedAt: Date
+}
+
+/// Takes problems in: validates, routes (explainably), sets deadlines, links repeated
+/// demands, and stores each case with its ledger events and its job — all in the
+/// caller's transaction, so a case is never queued without its record or recorded
+/// without its job.
+public final class CaseIntake: Sendable {
+    /// Intake settings.
+    public struct Settings: Sendable {
+        /// A demand from the same enterprise within this window, with near-identical
+        /// text, is linked to the open case instead of creating a second job.
+        public var duplicateWindow: TimeInterval = 7 * 24 * 3600
+        /// Similarity (character-bigram Jaccard, 0…1) at which texts count as the same demand.
+        public var duplicateSimilarity = 0.8
+        /// Who is recorded in the ledger as having done the intake.
+        public var actor = "dispatcher"
+        public init() {}
+    }
+
+    public let classifier: RoutingClassifier
+    public let policy: TimeLimitPolicy
+    public let calendar: WorkCalendar
+    public let settings: Settings
+
+    /// - Parameters:
+    ///   - classifier: routes texts.
+    ///   - policy: time limits per task force and kind.
+    ///   - calendar: working hours, weekends, holidays.
+    ///   - settings: duplicate window, actor.
+    public init(classifier: RoutingClassifier, policy: TimeLimitPolicy, calendar: WorkCalendar, settings: Settings = Settings()) {
+        self.classifier = classifier
+        self.policy = policy
+        self.calendar = calendar
+        self.settings = settings
+    }
+
+    /// Validates and routes one input without touching the database.
+    /// - Throws: ``DomainError`` naming the field and what to do.
+    public func prepare(_ input: CaseInput, now: Date = Date()) throws -> PreparedCase {
+        try RoutingClassifier.validate(input.text)
+        if let externalID = input.externalID, externalID.isEmpty || externalID.count > 200 {
+            throw DomainError.invalidInput("external_id must be 1…200 characters")
+        }
+        if let enterprise = input.enterprise, enterprise.count > 500 { throw DomainError.invalidInput("enterprise is longer than 500 characters") }
+        if let contact = input.contact, contact.count > 500 { throw DomainError.invalidInput("contact is longer than 500 characters") }
+        if let kind = input.kind, !policy.kindKeys.contains(kind) {
+            throw DomainError.invalidInput("unknown kind \"\(kind)\"; use one of: \(policy.kindKeys.joined(separator: ", "))")
+        }
+        let normalizer = classifier.textNormalizer
+        let normalized = normalizer.normalize(input.text)
+        let receivedAt = input.receivedAt ?? now
+        let decision: RoutingDecision? = input.taskForce == nil ? classifier.classify(normalized: normalized) : nil
+        let taskForce = input.taskForce ?? decision!.taskForce
+        let kind = input.kind ?? policy.detectKind(inNormalizedText: normalized)
+        let deadline = try policy.deadline(
+            taskForce: taskForce.rawValue, kind: taskForce == .triage ? nil : kind, urgent: input.urgent,
+            escalationLevel: 0, receivedAt: receivedAt, calendar: calendar)
+        return PreparedCase(
+            input: input, normalizedText: normalized, language: normalizer.script(of: input.text), decision: decision,
+            taskForce: taskForce, confidence: decision?.confidence ?? 1, kind: kind, deadline: deadline, receivedAt: receivedAt)
+    }
+
+    /// Stores prepared cases on `connection` (wrap the call in a transaction to make the
+    /// batch atomic). Outcomes are in input order.
+    public func store(_ cases: [PreparedCase], on connection: PostgresConnection) async throws -> [IntakeOutcome] {
+        guard !cases.isEmpty else { return [] }
+        var outcomes = [IntakeOutcome?](repeating: nil, count: cases.count)
+
+        // 1. Already taken in (same external id).
+        let externalIDs = cases.compactMap(\.input.externalID)
+        var known: [String: (Int64, TaskForce)] = [:]
+        if !externalIDs.isEmpty {
+            for row in try await connection.query(CaseQueries.existingExternalIDs, externalIDs) {
+                known[try row.decode("external_id")] = (try row.decode("id"), try TaskForce(parsing: try row.decode("task_force")))
+            }
+        }
+        var seenExternal: [String: Int] = [:]
+        var pending: [Int] = []
+        for (index, prepared) in cases.enumerated() {
+            if let externalID = prepared.input.externalID {
+                if let (id, taskForce) = known[externalID] {
+                    outcomes[index] = IntakeOutcome(caseID: id, disposition: .duplicateExternalID, taskForce: taskForce,
+                                                    confidence: prepared.confidence, terms: [], kind: prepared.kind, dueAt: nil, jobID: nil)
+                    continue
+                }
+                if seenExternal[externalID] != nil { continue } // resolved after the first one is stored
+                seenExternal[externalID] = index
+            }
+            pending.append(index)
+        }
+
+        // 2. Repeated demands: same enterprise, near-identical text, an open case in the window.
+        let enterprises = Array(Set(pending.compactMap { cases[$0].input.enterprise }))
+        var openCases: [String: [(id: Int64, shingles: Set<String>)]] = [:]
+        if !enterprises.isEmpty {
+            let rows = try await connection.query(CaseQueries.openCasesOfEnterprises, enterprises, Int64(settings.duplicateWindow * 1000))
+            for row in rows {
+                let text: String = try row.decode("text")
+                openCases[try row.decode("enterprise"), default: []].append(
+                    (try row.decode("id"), Self.shingles(classifier.textNormalizer.normalize(text))))
+            }
+        }
+        var primaries: [Int] = []
+        var duplicates: [(index: Int, ofIndex: Int?, ofCase: Int64?)] = []
+        var batchShingles: [String: [(index: Int, shingles: Set<String>)]] = [:]
+        for index in pending {
+            let prepared = cases[index]
+            guard let enterprise = prepared.input.enterprise, !enterprise.isEmpty else { primaries.append(index); continue }
+            let shingles = Self.shingles(prepared.normalizedText)
+            if let match = openCases[enterprise]?.first(where: { Self.similarity($0.shingles, shingles) >= settings.duplicateSimilarity }) {
+                duplicates.append((index, nil, match.id))
+            } else if let match = batchShingles[enterprise]?.first(where: { Self.similarity($0.shingles, shingles) >= settings.duplicateSimilarity }) {
+                duplicates.append((index, match.index, nil))
+            } else {
+                primaries.append(index)
+                batchShingles[enterprise, default: []].append((index, shingles))
+            }
+        }
+
+        // 3. New cases.
+        var caseIDs: [Int: Int64] = [:]
+        try await insert(primaries.map { (cases[$0], nil) }, indexes: primaries, into: &caseIDs, on: connection)
+        let duplicateRows = duplicates.compactMap { duplicate -> (PreparedCase, Int64?)? in
+            let original = duplicate.ofCase ?? duplicate.ofIndex.flatMap { caseIDs[$0] }
+            return (cases[duplicate.index], original)
+        }
+        try await insert(duplicateRows, indexes: duplicates.map(\.index), into: &caseIDs, on: connection)
+
+        // 4. Jobs for new routed cases; ledger events for everything.
+        var jobCases: [(index: Int, caseID: Int64)] = []
+        for index in primaries {
+            guard let id = caseIDs[index], cases[index].taskForce != .triage else { continue }
+            jobCases.append((index, id))
+        }
+        let jobs = try await JobQueue.enqueue(jobCases.map { entry in
+            let prepared = cases[entry.index]
+            return NewJob(
+                queue: prepared.taskForce.rawValue, kind: CaseJob.kind, payload: CaseJob(caseID: entry.caseID, level: 0).json,
+                priority: CaseJob.priority(urgent: prepared.input.urgent, level: 0), uniqueKey: CaseJob.uniqueKey(caseID: entry.caseID, level: 0))
+        }, on: connection)
+        var jobOfCase: [Int64: Int64] = [:]
+        for (entry, job) in zip(jobCases, jobs) { jobOfCase[entry.caseID] = job.id }
+        if !jobOfCase.isEmpty {
+            try await connection.query(CaseQueries.setCurrentJobs, Array(jobOfCase.keys), Array(jobOfCase.values))
+        }
+
+        var events = LedgerBatch(actor: settings.actor)
+        for index in primaries {
+            guard let id = caseIDs[index] else { continue }
+            let prepared = cases[index]
+            events.add(id, "received", ["channel": prepared.input.channel.rawValue, "external_id": prepared.input.externalID as Any,
+                                         "enterprise": prepared.input.enterprise as Any, "language": prepared.language.rawValue])
+            if let decision = prepared.decision {
+                var data: [String: Any] = [
+                    "task_force": decision.taskForce.rawValue, "predicted": decision.predicted.rawValue,
+                    "confidence": Self.rounded(decision.confidence), "source": "automatic",
+                    "terms": decision.terms.map { ["term": $0.term, "weight": $0.weight] },
+                ]
+                if let reason = decision.triageReason { data["triage_reason"] = reason }
+                events.add(id, "classified", data)
+            } else {
+                events.add(id, "classified", ["task_force": prepared.taskForce.rawValue, "source": "manual"])
+            }
+            events.add(id, "deadline_set", ["due_at": PostgresTimestamp.format(prepared.deadline.dueAt),
+                                             "warn_at": PostgresTimestamp.format(prepared.deadline.warnAt),
+                                             "rule": prepared.deadline.rule, "kind": prepared.kind as Any, "urgent": prepared.input.urgent])
+            if let job = jobOfCase[id] {
+                events.add(id, "enqueued", ["job_id": job, "queue": prepared.taskForce.rawValue, "level": 0])
+            }
+            outcomes[index] = IntakeOutcome(
+                caseID: id, disposition: .created, taskForce: prepared.taskForce, confidence: prepared.confidence,
+                terms: prepared.decision?.terms.map(\.term) ?? [], kind: prepared.kind, dueAt: prepared.deadline.dueAt, jobID: jobOfCase[id])
+        }
+        var repeatedOriginals: [Int64] = []
+        for duplicate in duplicates {
+            guard let id = caseIDs[duplicate.index],
+                  let original = duplicate.ofCase ?? duplicate.ofIndex.flatMap({ caseIDs[$0] }) else { continue }
+            let prepared = cases[duplicate.index]
+            events.add(id, "received", ["channel": prepared.input.channel.rawValue, "external_id": prepared.input.externalID as Any,
+                                         "enterprise": prepared.input.enterprise as Any, "language": prepared.language.rawValue])
+            events.add(id, "merged", ["into_case": original, "reason": "repeated demand from the same enterprise"])
+            events.add(original, "repeated", ["case_id": id, "channel": prepared.input.channel.rawValue, "text": String(prepared.input.text.prefix(500))])
+            repeatedOriginals.append(original)
+            let originalTaskForce = cases.indices.first(where: { caseIDs[$0] == original }).map { cases[$0].taskForce } ?? prepared.taskForce
+            outcomes[duplicate.index] = IntakeOutcome(
+                caseID: original, disposition: .merged, taskForce: originalTaskForce, confidence: prepared.confidence,
+                terms: [], kind: prepared.kind, dueAt: nil, jobID: nil)
+        }
+        if !repeatedOriginals.isEmpty { try await connection.query(CaseQueries.countRepeats, repeatedOriginals) }
+        try await events.write(on: connection)
+
+        // 5. Lost races and in-batch repeats of an external id resolve to the stored case.
+        let unresolved = cases.indices.filter { outcomes[$0] == nil }
+        if !unresolved.isEmpty {
+            let ids = unresolved.compactMap { cases[$0].input.externalID }
+            var stored: [String: (Int64, TaskForce)] = [:]
+            for row in try await connection.query(CaseQueries.existingExternalIDs, ids) {
+                stored[try row.decode("external_id")] = (try row.decode("id"), try TaskForce(parsing: try row.decode("task_force")))
+            }
+            for index in unresolved {
+                guard let externalID = cases[index].input.externalID, let (id, taskForce) = stored[externalID] else {
+                    throw DomainError.invalidInput("case with external id \(cases[index].input.externalID ?? "?") could not be stored")
+                }
+                outcomes[index] = IntakeOutcome(caseID: id, disposition: .duplicateExternalID, taskForce: taskForce,
+                                                confidence: cases[index].confidence, terms: [], kind: cases[index].kind, dueAt: nil, jobID: nil)
+            }
+        }
+        return outcomes.map { $0! }
+    }
+
+    private func insert(_ rows: [(PreparedCase, Int64?)], indexes: [Int], into ids: inout [Int: Int64], on connection: PostgresConnection) async throws {
+        guard !rows.isEmpty else { return }
+        let result = try await connection.query(
+            CaseQueries.insertCases,
+            rows.map(\.0.input.externalID), rows.map(\.0.input.text), rows.map(\.0.input.enterprise), rows.map(\.0.input.contact),
+            rows.map(\.0.input.channel.rawValue), rows.map(\.0.language.rawValue), rows.map(\.0.receivedAt),
+            rows.map(\.0.taskForce.rawValue), rows.map { Double($0.0.confidence) },
+            rows.map { $0.0.decision == nil ? "manual" : "automatic" },
+            rows.map { RawJSON(Self.termsJSON($0.0.decision)) }, rows.map(\.0.kind), rows.map(\.0.input.urgent),
+            rows.map { $0.1 != nil ? "merged" : ($0.0.taskForce == .triage ? "triage" : "open") },
+            rows.map { $0.1 != nil ? nil : Optional($0.0.deadline.dueAt) }, rows.map { $0.1 != nil ? nil : Optional($0.0.deadline.warnAt) },
+            rows.map { $0.1 != nil ? nil : Optional($0.0.deadline.rule) }, rows.map(\.1))
+        var byExternal: [String: Int64] = [:]
+        var plain: [Int64] = []
+        for row in result {
+            let id: Int64 = try row.decode("id")
+            if let external = try row.decode("external_id", as: String?.self) { byExternal[external] = id } else { plain.append(id) }
+        }
+        plain.sort()
+        var next = 0
+        for (row, index) in zip(rows, indexes) {
+            if let external = row.0.input.externalID {
+                if let id = byExternal[external] { ids[index] = id }
+            } else {
+                ids[index] = plain[next]
+                next += 1
+            }
+        }
+    }
+
+    static func termsJSON(_ decision: RoutingDecision?) -> String {
+        guard let decision else { return "[]" }
+        let terms = decision.terms.map { ["term": $0.term, "weight": $0.weight] as [String: Any] }
+        let data = (try? JSONSerialization.data(withJSONObject: terms, options: [.sortedKeys])) ?? Data("[]".utf8)
+        return String(decoding: data, as: UTF8.self)
+    }
+
+    static func rounded(_ value: Double) -> Double { (value * 1000).rounded() / 1000 }
+
+    /// Character bigrams of a normalised text (spaces removed).
+    static func shingles(_ text: String) -> Set<String> {
+        let characters = Array(text.filter { !$0.isWhitespace && !$0.isPunctuation })
+        guard characters.count > 1 else { return Set(characters.map(String.init)) }
+        var set = Set<String>()
+        for index in 0..<(characters.count - 1) { set.insert(String(characters[index...index + 1])) }
+        return set
+    }
+
+    static func similarity(_ a: Set<String>, _ b: Set<String>) -> Double {
+        if a.isEmpty && b.isEmpty { return 1 }
+        let union = a.union(b).count
+        return union == 0 ? 0 : Double(a.intersection(b).count) / Double(union)
+    }
+}
+
+/// The payload of a case's job, and its queue conventions.
+public struct CaseJob: Sendable, Codable, Equatable {
+    /// The job kind workers register their handler under.
+    public static let kind = "case"
+    public let caseID: Int64
+    /// Escalation level the job works at (0 unit, 1 department, 2 task force).
+    public let level: Int
+
+    enum CodingKeys: String, CodingKey {
+        case caseID = "case_id"
+        case level
+    }
+
+    public init(caseID: Int64, level: Int) {
+        self.caseID = caseID
+        self.level = level
+    }
+
+    public var json: String { "{\"case_id\": \(caseID), \"level\": \(level)}" }
+
+    /// Urgent cases and escalations run first.
+    public static func priority(urgent: Bool, level: Int) -> Int16 { Int16((urgent ? 10 : 0) + level * 10) }
+
+    /// One job per case and level.
+    public static func uniqueKey(caseID: Int64, level: Int) -> String { "case:\(caseID):\(level)" }
+}
+
+/// Ledger events collected and written in one statement.
+public struct LedgerBatch: Sendable {
+    private var caseIDs: [Int64] = []
+    private var types: [String] = []
+    private var actors: [String] = []
+    private var data: [RawJSON] = []
+    public let actor: String
+
+    public init(actor: String) { self.actor = actor }
+
+    public var isEmpty: Bool { caseIDs.isEmpty }
+
+    /// Adds an event; `nil` values (`Optional.none as Any`) are written as JSON null.
+    public mutating func add(_ caseID: Int64, _ type: String, _ payload: [String: Any] = [:], actor: String? = nil) {
+        caseIDs.append(caseID)
+        types.append(type)
+        actors.append(actor ?? self.actor)
+        data.append(RawJSON(Self.json(payload)))
+    }
+
+    public func write(on connection: PostgresConnection) async throws {
+        guard !caseIDs.isEmpty else { return }
+        try await connection.query(CaseQueries.insertEvents, caseIDs, types, actors, data)
+    }
+
+    static func json(_ payload: [String: Any]) -> String {
+        var clean: [String: Any] = [:]
+        for (key, value) in payload {
+            if case Optional<Any>.none = value { clean[key] = NSNull() } else if let optional = value as? any OptionalProtocol { clean[key] = optional.unwrapped ?? NSNull() } else { clean[key] = value }
+        }
+        let data = (try? JSONSerialization.data(withJSONObject: clean, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data("{}".utf8)
+        return String(decoding: data, as: UTF8.self)
+    }
+}
+
+/// Lets `LedgerBatch` turn `Optional<T>` stored in `Any` into a value or JSON null.
+protocol OptionalProtocol { var unwrapped: Any? { get } }
+extension Optional: OptionalProtocol {
+    var unwrapped: Any? { self.map { $0 as Any } }
+}

@@ -1,0 +1,203 @@
+import Foundation
+import PostgresClient
+import QueueCore
+import TaskForces
+
+/// Counts of one task force for `dispatcher status` and dashboards.
+public struct TaskForceStatus: Sendable, Codable, Equatable {
+    public init() {}
+
+    public init(open: Int, running: Int, overdue: Int, escalated: Int, resolved: Int, discarded: Int) {
+        self.open = open
+        self.running = running
+        self.overdue = overdue
+        self.escalated = escalated
+        self.resolved = resolved
+        self.discarded = discarded
+    }
+
+    public var open = 0
+    public var running = 0
+    public var overdue = 0
+    public var escalated = 0
+    public var resolved = 0
+    public var discarded = 0
+}
+
+/// The whole status: per task force, plus the triage backlog.
+public struct LedgerStatus: Sendable, Codable, Equatable {
+    public var taskForces: [String: TaskForceStatus]
+    public var triage: Int
+
+    enum CodingKeys: String, CodingKey {
+        case taskForces = "task_forces"
+        case triage
+    }
+}
+
+/// A case as stored, with its ledger.
+public struct CaseRecord: Sendable {
+    public let id: Int64
+    public let externalID: String?
+    public let text: String
+    public let enterprise: String?
+    public let contact: String?
+    public let channel: String
+    public let language: String
+    public let receivedAt: Date
+    public let taskForce: TaskForce
+    public let confidence: Double?
+    public let routingSource: String
+    public let routingTerms: String
+    public let kind: String?
+    public let urgent: Bool
+    public let escalationLevel: Int
+    public let state: CaseState
+    public let originalDueAt: Date?
+    public let dueAt: Date?
+    public let warnAt: Date?
+    public let deadlineRule: String?
+    public let duplicateOf: Int64?
+    public let repeatCount: Int
+    public let currentJobID: Int64?
+    public let resolvedAt: Date?
+    public let events: [CaseEvent]
+}
+
+/// One ledger event.
+public struct CaseEvent: Sendable, Codable, Equatable {
+    public let id: Int64
+    public let at: Date
+    public let type: String
+    public let actor: String
+    /// JSON object text.
+    public let data: String
+}
+
+/// Operators' actions on cases. Each runs in one transaction on the given connection.
+public enum CaseOperations {
+    /// Counts per task force and the triage backlog.
+    public static func status(on connection: PostgresConnection) async throws -> LedgerStatus {
+        var taskForces: [String: TaskForceStatus] = [:]
+        for row in try await connection.query(CaseQueries.status, TaskForce.departments.map(\.rawValue)) {
+            taskForces[try row.decode("task_force")] = TaskForceStatus(
+                open: try row.decode("open"), running: try row.decode("running"), overdue: try row.decode("overdue"),
+                escalated: try row.decode("escalated"), resolved: try row.decode("resolved"), discarded: try row.decode("discarded"))
+        }
+        let triage = try await connection.query("SELECT count(*) FROM cases WHERE state = 'triage'").first!.decode(0, as: Int.self)
+        return LedgerStatus(taskForces: taskForces, triage: triage)
+    }
+
+    /// A case with its whole ledger; `nil` when there is no such case.
+    public static func record(_ id: Int64, on connection: PostgresConnection) async throws -> CaseRecord? {
+        guard let row = try await connection.query(CaseQueries.caseByID, id).first else { return nil }
+        let events = try await connection.query(CaseQueries.eventsOfCase, id).map { event in
+            CaseEvent(id: try event.decode("id"), at: try event.decode("at"), type: try event.decode("type"),
+                      actor: try event.decode("actor"), data: try event.decode("data"))
+        }
+        return CaseRecord(
+            id: try row.decode("id"), externalID: try row.decode("external_id"), text: try row.decode("text"),
+            enterprise: try row.decode("enterprise"), contact: try row.decode("contact"), channel: try row.decode("channel"),
+            language: try row.decode("language"), receivedAt: try row.decode("received_at"),
+            taskForce: try TaskForce(parsing: try row.decode("task_force")), confidence: try row.decode("confidence"),
+            routingSource: try row.decode("routing_source"), routingTerms: try row.decode("routing_terms"), kind: try row.decode("kind"),
+            urgent: try row.decode("urgent"), escalationLevel: try row.decode("escalation_level"),
+            state: CaseState(rawValue: try row.decode("state")) ?? .open, originalDueAt: try row.decode("original_due_at"),
+            dueAt: try row.decode("due_at"), warnAt: try row.decode("warn_at"), deadlineRule: try row.decode("deadline_rule"),
+            duplicateOf: try row.decode("duplicate_of"), repeatCount: try row.decode("repeat_count"),
+            currentJobID: try row.decode("current_job_id"), resolvedAt: try row.decode("resolved_at"), events: events)
+    }
+
+    /// The triage backlog, oldest first.
+    public static func triageBacklog(limit: Int = 100, on connection: PostgresConnection) async throws -> [(id: Int64, receivedAt: Date, enterprise: String?, text: String, confidence: Double?)] {
+        try await connection.query(CaseQueries.triageBacklog, limit).map { row in
+            (try row.decode("id"), try row.decode("received_at"), try row.decode("enterprise"), try row.decode("text"), try row.decode("confidence"))
+        }
+    }
+
+    /// Errors of operators' actions.
+    public enum OperationError: Error, CustomStringConvertible, Equatable {
+        case noSuchCase(Int64)
+        case notAllowed(Int64, state: String, action: String)
+
+        public var description: String {
+            switch self {
+            case .noSuchCase(let id): return "no case with id \(id)"
+            case .notAllowed(let id, let state, let action): return "case \(id) is \(state); it cannot be \(action)"
+            }
+        }
+    }
+
+    /// Re-dispatches a case to another task force (a misrouting, or an assignment out of
+    /// triage): its current job is cancelled (a worker still on it is fenced out), a new
+    /// job goes to the new queue, and the correction is kept as a labelled example.
+    /// - Parameters:
+    ///   - id: the case.
+    ///   - target: the task force it belongs to.
+    ///   - reason: why (kept with the correction).
+    ///   - actor: who decided.
+    ///   - policy: time limits, for the new deadline.
+    ///   - calendar: working calendar.
+    /// - Returns: the new job's id.
+    @discardableResult
+    public static func reroute(
+        _ id: Int64, to target: TaskForce, reason: String, actor: String,
+        policy: TimeLimitPolicy, calendar: WorkCalendar, on connection: PostgresConnection
+    ) async throws -> Int64 {
+        guard target != .triage else { throw DomainError.invalidInput("reroute to a task force; to send a case back to triage, cancel and resubmit it") }
+        guard !reason.trimmingCharacters(in: .whitespaces).isEmpty else { throw DomainError.invalidInput("--reason is required: say why the case belongs elsewhere") }
+        return try await connection.transaction { tx in
+            guard let row = try await tx.query(CaseQueries.lockCase, id).first else { throw OperationError.noSuchCase(id) }
+            let state: String = try row.decode("state")
+            let from = try TaskForce(parsing: try row.decode("task_force"))
+            guard state == "open" || state == "triage" else { throw OperationError.notAllowed(id, state: state, action: "rerouted") }
+            guard from != target else { throw DomainError.invalidInput("case \(id) is already with \(target.rawValue)") }
+            if let job: Int64 = try row.decode("current_job_id") {
+                _ = try? await JobQueue.cancel(job, on: tx)
+            }
+            let level: Int = try row.decode("escalation_level")
+            // A kind no longer in the policy falls back to the task force's own limit.
+            let storedKind: String? = try row.decode("kind")
+            let kind = storedKind.flatMap { policy.kindKeys.contains($0) ? $0 : nil }
+            let deadline = try policy.deadline(
+                taskForce: target.rawValue, kind: kind, urgent: try row.decode("urgent"),
+                escalationLevel: level, receivedAt: try row.decode("received_at"), calendar: calendar)
+            let source = state == "triage" ? "manual" : "corrected"
+            try await tx.query(CaseQueries.reassign, id, target.rawValue, source, deadline.dueAt, deadline.warnAt, deadline.rule)
+            let attempt = try await tx.query("SELECT count(*) FROM case_events WHERE case_id = $1 AND type IN ('rerouted', 'assigned')", id).first!.decode(0, as: Int.self)
+            let job = try await JobQueue.enqueue(NewJob(
+                queue: target.rawValue, kind: CaseJob.kind, payload: CaseJob(caseID: id, level: level).json,
+                priority: CaseJob.priority(urgent: try row.decode("urgent"), level: level),
+                uniqueKey: "case:\(id):\(level):r\(attempt + 1)"), on: tx).id
+            try await tx.query("UPDATE cases SET current_job_id = $2 WHERE id = $1", id, job)
+            try await tx.query(CaseQueries.insertCorrection, id, try row.decode("text", as: String.self), from.rawValue, target.rawValue, reason, actor)
+            var events = LedgerBatch(actor: actor)
+            events.add(id, state == "triage" ? "assigned" : "rerouted", ["from": from.rawValue, "to": target.rawValue, "reason": reason, "job_id": job])
+            events.add(id, "deadline_set", ["due_at": PostgresTimestamp.format(deadline.dueAt), "rule": deadline.rule])
+            events.add(id, "enqueued", ["job_id": job, "queue": target.rawValue, "level": level])
+            try await events.write(on: tx)
+            return job
+        }
+    }
+
+    /// Withdraws a case: its job is cancelled and the case closed.
+    public static func cancel(_ id: Int64, reason: String, actor: String, on connection: PostgresConnection) async throws {
+        try await connection.transaction { tx in
+            guard let row = try await tx.query(CaseQueries.lockCase, id).first else { throw OperationError.noSuchCase(id) }
+            let state: String = try row.decode("state")
+            guard ["open", "triage", "escalated"].contains(state) else { throw OperationError.notAllowed(id, state: state, action: "cancelled") }
+            if let job: Int64 = try row.decode("current_job_id") { _ = try? await JobQueue.cancel(job, on: tx) }
+            try await tx.query(CaseQueries.cancelCase, id)
+            var events = LedgerBatch(actor: actor)
+            events.add(id, "cancelled", ["reason": reason])
+            try await events.write(on: tx)
+        }
+    }
+
+    /// The corrections operators made, as labelled examples (latest per case).
+    public static func corrections(on connection: PostgresConnection) async throws -> [LabelledExample] {
+        try await connection.query(CaseQueries.corrections).map { row in
+            LabelledExample(text: try row.decode("text"), label: try TaskForce(parsing: try row.decode("to_task_force")))
+        }
+    }
+}

@@ -1,0 +1,114 @@
+/// Every SQL statement of the case ledger, in one place, each with the index it uses.
+enum CaseQueries {
+    /// Cases already taken in under these external ids. Index: `cases_external_id_key`.
+    static let existingExternalIDs = """
+        SELECT external_id, id, task_force FROM cases WHERE external_id = ANY($1::text[])
+        """
+
+    /// Open cases of these enterprises received within the window (`$2` ms), for
+    /// repeated-demand linking. Index: `cases_enterprise_open`.
+    static let openCasesOfEnterprises = """
+        SELECT id, enterprise, text FROM cases
+        WHERE enterprise = ANY($1::text[]) AND state IN ('open', 'triage')
+          AND received_at > now() - $2 * interval '1 millisecond'
+        ORDER BY received_at DESC
+        """
+
+    /// Inserts a batch of cases in input order; a repeated external id is skipped.
+    /// Index: `cases_external_id_key` (conflict arbiter).
+    static let insertCases = """
+        INSERT INTO cases (external_id, text, enterprise, contact, channel, language, received_at, task_force,
+                           confidence, routing_source, routing_terms, kind, urgent, state, original_due_at, due_at,
+                           warn_at, deadline_rule, duplicate_of)
+        SELECT external_id, text, enterprise, contact, channel::case_channel, language, coalesce(received_at, now()),
+               task_force, confidence, routing_source, routing_terms, kind, urgent, state::case_state,
+               due_at, due_at, warn_at, deadline_rule, duplicate_of
+        FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::timestamptz[],
+                    $8::text[], $9::real[], $10::text[], $11::jsonb[], $12::text[], $13::boolean[], $14::text[],
+                    $15::timestamptz[], $16::timestamptz[], $17::text[], $18::bigint[])
+             WITH ORDINALITY AS i(external_id, text, enterprise, contact, channel, language, received_at, task_force,
+                                  confidence, routing_source, routing_terms, kind, urgent, state, due_at, warn_at,
+                                  deadline_rule, duplicate_of, n)
+        ORDER BY n
+        ON CONFLICT (external_id) DO NOTHING
+        RETURNING id, external_id
+        """
+
+    /// Appends ledger events (parallel arrays). Index: none (append).
+    static let insertEvents = """
+        INSERT INTO case_events (case_id, type, actor, data)
+        SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::jsonb[])
+        """
+
+    /// Records which job carries each case now. Index: primary key.
+    static let setCurrentJobs = """
+        UPDATE cases c SET current_job_id = j.job_id
+        FROM unnest($1::bigint[], $2::bigint[]) AS j(case_id, job_id)
+        WHERE c.id = j.case_id
+        """
+
+    /// Counts a repeated demand on its original case. Index: primary key.
+    static let countRepeats = """
+        UPDATE cases c SET repeat_count = c.repeat_count + r.n
+        FROM (SELECT id, count(*)::int AS n FROM unnest($1::bigint[]) AS id GROUP BY id) r
+        WHERE c.id = r.id
+        """
+
+    /// Per task force: open, overdue, escalated, resolved cases, plus running and
+    /// discarded jobs of its queue. Index: `cases_task_force_state`, `queue_jobs` is small.
+    static let status = """
+        SELECT tf.name AS task_force,
+               (SELECT count(*) FROM cases c WHERE c.task_force = tf.name AND c.state = 'open') AS open,
+               (SELECT count(*) FROM queue_jobs j WHERE j.queue = tf.name AND j.state = 'running') AS running,
+               (SELECT count(*) FROM cases c WHERE c.task_force = tf.name AND c.state = 'open' AND c.due_at < now()) AS overdue,
+               (SELECT count(*) FROM cases c WHERE c.task_force = tf.name
+                   AND (c.state = 'escalated' OR (c.state = 'open' AND c.escalation_level > 0))) AS escalated,
+               (SELECT count(*) FROM cases c WHERE c.task_force = tf.name AND c.state = 'resolved') AS resolved,
+               (SELECT count(*) FROM queue_jobs j WHERE j.queue = tf.name AND j.state = 'discarded') AS discarded
+        FROM unnest($1::text[]) AS tf(name)
+        """
+
+    /// The triage backlog, oldest first. Index: `cases_task_force_state`.
+    static let triageBacklog = """
+        SELECT id, received_at, enterprise, text, confidence, routing_terms::text AS terms
+        FROM cases WHERE state = 'triage' ORDER BY received_at, id LIMIT $1
+        """
+
+    static let caseByID = """
+        SELECT id, external_id, text, enterprise, contact, channel::text AS channel, language, received_at, task_force,
+               confidence, routing_source, routing_terms::text AS routing_terms, kind, urgent, escalation_level,
+               state::text AS state, original_due_at, due_at, warn_at, deadline_rule, duplicate_of, repeat_count,
+               current_job_id, resolved_at
+        FROM cases WHERE id = $1
+        """
+
+    static let lockCase = """
+        SELECT id, text, task_force, state::text AS state, current_job_id, received_at, kind, urgent, escalation_level
+        FROM cases WHERE id = $1 FOR UPDATE
+        """
+
+    static let eventsOfCase = """
+        SELECT id, at, type, actor, data::text AS data FROM case_events WHERE case_id = $1 ORDER BY id
+        """
+
+    static let insertCorrection = """
+        INSERT INTO routing_corrections (case_id, text, from_task_force, to_task_force, reason, actor)
+        VALUES ($1, $2, $3, $4, $5, $6)
+        """
+
+    static let corrections = """
+        SELECT DISTINCT ON (case_id) text, to_task_force FROM routing_corrections ORDER BY case_id, id DESC
+        """
+
+    /// Moves a case to another task force (reroute or triage assignment).
+    static let reassign = """
+        UPDATE cases SET task_force = $2, routing_source = $3, state = 'open', due_at = $4, warn_at = $5,
+                         deadline_rule = $6, original_due_at = coalesce(original_due_at, $4),
+                         warned_level = NULL, breached_level = NULL
+        WHERE id = $1
+        """
+
+    static let cancelCase = """
+        UPDATE cases SET state = 'cancelled', resolved_at = now() WHERE id = $1
+        """
+}

@@ -1,0 +1,245 @@
+import ArgumentParser
+import CaseLedger
+import Foundation
+import PostgresClient
+import QueueCore
+import TaskForces
+
+/// Everything intake needs, loaded once per command.
+struct IntakeContext {
+    let intake: CaseIntake
+    let policy: TimeLimitPolicy
+    let calendar: WorkCalendar
+
+    init(model: ModelOptions, policy: PolicyOptions, actor: String) throws {
+        let normalizer = try TextNormalizer()
+        let (timeLimits, workCalendar) = try policy.load()
+        var settings = CaseIntake.Settings()
+        settings.actor = actor
+        intake = CaseIntake(classifier: try model.classifier(normalizer: normalizer), policy: timeLimits, calendar: workCalendar, settings: settings)
+        self.policy = timeLimits
+        self.calendar = workCalendar
+    }
+}
+
+/// Who is acting, for the ledger: `--actor`, else $USER, else "operator".
+func operatorName(_ given: String?) -> String {
+    given ?? ProcessInfo.processInfo.environment["USER"].map { "operator:\($0)" } ?? "operator"
+}
+
+func formatDate(_ date: Date?) -> String { date.map(PostgresTimestamp.display) ?? "-" }
+
+struct SubmitCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "submit",
+        abstract: "Take in one problem: route it, set its deadline, queue it. Prints the case id, task force, confidence and due time.")
+
+    @Argument(help: "The problem text.") var text: String
+    @Option(help: "The enterprise's name.") var enterprise: String?
+    @Option(help: "How to reach the enterprise.") var contact: String?
+    @Option(help: "hotline, app, cadre_visit, chamber_of_commerce, complaint or import.") var channel = "hotline"
+    @Option(help: "Kind of matter (e.g. business_licence); detected from the text if omitted.") var kind: String?
+    @Option(name: .customLong("external-id"), help: "The sender's id; submitting it again creates nothing new.") var externalID: String?
+    @Option(name: .customLong("task-force"), help: "Route by hand instead of the classifier.") var taskForce: String?
+    @Flag(help: "Urgent: shortens the time limit.") var urgent = false
+    @Option(help: "Recorded as who took the case in.") var actor: String?
+    @Flag(help: "Print JSON.") var json = false
+    @OptionGroup var database: DatabaseOptions
+    @OptionGroup var model: ModelOptions
+    @OptionGroup var policy: PolicyOptions
+
+    func run() async throws {
+        let context = try IntakeContext(model: model, policy: policy, actor: operatorName(actor))
+        let input = CaseInput(
+            text: text, enterprise: enterprise, contact: contact, channel: try CaseChannel(parsing: channel),
+            externalID: externalID, kind: kind, taskForce: try taskForce.map(TaskForce.init(parsing:)), urgent: urgent)
+        let prepared = try context.intake.prepare(input)
+        let connection = try await database.connect("dispatcher-submit")
+        defer { Task { await connection.close() } }
+        let outcome = try await connection.transaction { try await context.intake.store([prepared], on: $0) }[0]
+        if json {
+            let object: [String: Any] = [
+                "case_id": outcome.caseID, "disposition": outcome.disposition.rawValue, "task_force": outcome.taskForce.rawValue,
+                "confidence": (outcome.confidence * 1000).rounded() / 1000, "terms": outcome.terms,
+                "kind": outcome.kind ?? NSNull(), "due_at": outcome.dueAt.map(PostgresTimestamp.format) ?? NSNull(),
+            ]
+            print(String(decoding: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes]), as: UTF8.self))
+            return
+        }
+        switch outcome.disposition {
+        case .created:
+            print("case \(outcome.caseID)  \(outcome.taskForce.rawValue)  confidence \(String(format: "%.2f", outcome.confidence))  due \(formatDate(outcome.dueAt))")
+            if !outcome.terms.isEmpty { print("terms: \(outcome.terms.joined(separator: ", "))") }
+            if outcome.taskForce == .triage { print("sent to triage: a person will route it (dispatcher triage)") }
+        case .merged:
+            print("repeated demand: linked to open case \(outcome.caseID) (\(outcome.taskForce.rawValue)); no new job")
+        case .duplicateExternalID:
+            print("already taken in as case \(outcome.caseID) (external id \(externalID ?? "")); nothing new")
+        }
+    }
+}
+
+struct StatusCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "status",
+        abstract: "Per task force: open, running, overdue, escalated, resolved and discarded; plus the triage backlog.")
+
+    @Flag(help: "Print JSON: {\"task_forces\": {\"tax\": {\"open\": 0, …}, …}, \"triage\": 0}.") var json = false
+    @OptionGroup var database: DatabaseOptions
+
+    func run() async throws {
+        let connection = try await database.connect("dispatcher-status")
+        defer { Task { await connection.close() } }
+        let status = try await CaseOperations.status(on: connection)
+        if json {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys]
+            print(String(decoding: try encoder.encode(status), as: UTF8.self))
+            return
+        }
+        print("task force       open  running  overdue  escalated  resolved  discarded")
+        for taskForce in TaskForce.departments {
+            let row = status.taskForces[taskForce.rawValue] ?? TaskForceStatus()
+            print(taskForce.rawValue.padding(toLength: 15, withPad: " ", startingAt: 0)
+                  + [row.open, row.running, row.overdue, row.escalated, row.resolved, row.discarded]
+                    .enumerated().map { String($0.element).leftPad([6, 9, 9, 11, 10, 11][$0.offset]) }.joined())
+        }
+        print("triage backlog: \(status.triage)")
+    }
+}
+
+struct CaseCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "case", abstract: "Show a case with its whole ledger.")
+
+    @Argument(help: "Case id.") var id: Int64
+    @Flag(help: "Print JSON.") var json = false
+    @OptionGroup var database: DatabaseOptions
+
+    func run() async throws {
+        let connection = try await database.connect("dispatcher-case")
+        defer { Task { await connection.close() } }
+        guard let record = try await CaseOperations.record(id, on: connection) else {
+            throw ValidationError("no case with id \(id)")
+        }
+        if json {
+            let events: [[String: Any]] = record.events.map { event in
+                ["id": event.id, "at": PostgresTimestamp.format(event.at), "type": event.type, "actor": event.actor,
+                 "data": (try? JSONSerialization.jsonObject(with: Data(event.data.utf8))) ?? event.data]
+            }
+            let object: [String: Any] = [
+                "id": record.id, "external_id": record.externalID ?? NSNull(), "text": record.text,
+                "enterprise": record.enterprise ?? NSNull(), "contact": record.contact ?? NSNull(), "channel": record.channel,
+                "language": record.language, "received_at": PostgresTimestamp.format(record.receivedAt),
+                "task_force": record.taskForce.rawValue, "confidence": record.confidence ?? NSNull(),
+                "routing_source": record.routingSource, "kind": record.kind ?? NSNull(), "urgent": record.urgent,
+                "escalation_level": record.escalationLevel, "state": record.state.rawValue,
+                "original_due_at": record.originalDueAt.map(PostgresTimestamp.format) ?? NSNull(),
+                "due_at": record.dueAt.map(PostgresTimestamp.format) ?? NSNull(),
+                "warn_at": record.warnAt.map(PostgresTimestamp.format) ?? NSNull(),
+                "deadline_rule": record.deadlineRule ?? NSNull(), "duplicate_of": record.duplicateOf ?? NSNull(),
+                "repeat_count": record.repeatCount, "current_job_id": record.currentJobID ?? NSNull(),
+                "resolved_at": record.resolvedAt.map(PostgresTimestamp.format) ?? NSNull(), "events": events,
+            ]
+            print(String(decoding: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes]), as: UTF8.self))
+            return
+        }
+        print("case \(record.id)\(record.externalID.map { " (\($0))" } ?? "")  \(record.state.rawValue)  \(record.taskForce.rawValue) — \(record.taskForce.chineseName)")
+        print("enterprise: \(record.enterprise ?? "-")   contact: \(record.contact ?? "-")   channel: \(record.channel)   language: \(record.language)")
+        print("received \(formatDate(record.receivedAt))   due \(formatDate(record.dueAt)) (first due \(formatDate(record.originalDueAt)))   warn \(formatDate(record.warnAt))")
+        print("routing: \(record.routingSource), confidence \(record.confidence.map { String(format: "%.2f", $0) } ?? "-"), kind \(record.kind ?? "-"), urgent \(record.urgent), level \(record.escalationLevel), repeats \(record.repeatCount)")
+        if let rule = record.deadlineRule { print("deadline rule: \(rule)") }
+        print("text: \(record.text)")
+        print("ledger:")
+        for event in record.events {
+            print("  \(formatDate(event.at))  \(event.type.padding(toLength: 18, withPad: " ", startingAt: 0)) \(event.actor.padding(toLength: 22, withPad: " ", startingAt: 0)) \(event.data)")
+        }
+    }
+}
+
+struct RerouteCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "reroute",
+        abstract: "Re-dispatch a misrouted case to another task force; the correction is kept for retraining.")
+
+    @Argument(help: "Case id.") var id: Int64
+    @Option(help: "The task force it belongs to.") var to: String
+    @Option(help: "Why (kept with the correction).") var reason: String
+    @Option(help: "Recorded as who decided.") var actor: String?
+    @OptionGroup var database: DatabaseOptions
+    @OptionGroup var policy: PolicyOptions
+
+    func run() async throws {
+        let (timeLimits, calendar) = try policy.load()
+        let connection = try await database.connect("dispatcher-reroute")
+        defer { Task { await connection.close() } }
+        let job = try await CaseOperations.reroute(
+            id, to: try TaskForce(parsing: to), reason: reason, actor: operatorName(actor),
+            policy: timeLimits, calendar: calendar, on: connection)
+        print("case \(id) rerouted to \(to) (job \(job)); correction kept for `dispatcher train --with-corrections`")
+    }
+}
+
+struct TriageCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "triage",
+        abstract: "List the triage backlog, or assign a case to a task force.",
+        subcommands: [TriageList.self, TriageAssign.self],
+        defaultSubcommand: TriageList.self)
+
+    struct TriageList: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "list", abstract: "Cases waiting for a person to route them, oldest first.")
+        @Option(help: "Most cases to list.") var limit = 50
+        @OptionGroup var database: DatabaseOptions
+
+        func run() async throws {
+            let connection = try await database.connect("dispatcher-triage")
+            defer { Task { await connection.close() } }
+            let backlog = try await CaseOperations.triageBacklog(limit: limit, on: connection)
+            if backlog.isEmpty { print("triage backlog is empty"); return }
+            for entry in backlog {
+                let text = entry.text.replacingOccurrences(of: "\n", with: " ")
+                print("\(entry.id)\t\(formatDate(entry.receivedAt))\t\(entry.enterprise ?? "-")\t\(text.count > 80 ? String(text.prefix(80)) + "…" : text)")
+            }
+            print("assign with: dispatcher triage assign ID --to TASK_FORCE")
+        }
+    }
+
+    struct TriageAssign: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "assign", abstract: "Route a triage case to a task force by hand.")
+        @Argument(help: "Case id.") var id: Int64
+        @Option(help: "The task force.") var to: String
+        @Option(help: "Why (kept as a labelled example).") var reason = "assigned from triage"
+        @Option(help: "Recorded as who decided.") var actor: String?
+        @OptionGroup var database: DatabaseOptions
+        @OptionGroup var policy: PolicyOptions
+
+        func run() async throws {
+            let (timeLimits, calendar) = try policy.load()
+            let connection = try await database.connect("dispatcher-triage")
+            defer { Task { await connection.close() } }
+            let job = try await CaseOperations.reroute(
+                id, to: try TaskForce(parsing: to), reason: reason, actor: operatorName(actor),
+                policy: timeLimits, calendar: calendar, on: connection)
+            print("case \(id) assigned to \(to) (job \(job))")
+        }
+    }
+}
+
+struct CancelCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "cancel", abstract: "Withdraw a case: its job is cancelled and the case closed.")
+    @Argument(help: "Case id.") var id: Int64
+    @Option(help: "Why.") var reason = "cancelled by operator"
+    @Option(help: "Recorded as who decided.") var actor: String?
+    @OptionGroup var database: DatabaseOptions
+
+    func run() async throws {
+        let connection = try await database.connect("dispatcher-cancel")
+        defer { Task { await connection.close() } }
+        try await CaseOperations.cancel(id, reason: reason, actor: operatorName(actor), on: connection)
+        print("case \(id) cancelled")
+    }
+}
+
+extension String {
+    func leftPad(_ width: Int) -> String { count >= width ? self : String(repeating: " ", count: width - count) + self }
+}

@@ -1,0 +1,44 @@
+import ArgumentParser
+import Foundation
+import PostgresClient
+import TaskForces
+
+/// Options shared by every command that talks to PostgreSQL.
+struct DatabaseOptions: ParsableArguments {
+    @Option(name: .customLong("database-url"), help: ArgumentHelp(
+        "libpq URI or conninfo. Defaults to $DATABASE_URL, then libpq's PG* variables.",
+        valueName: "URL"))
+    var databaseURL: String?
+
+    func configuration(applicationName: String) -> PostgresConfiguration {
+        if let databaseURL { return PostgresConfiguration(connectionString: databaseURL, applicationName: applicationName) }
+        return .fromEnvironment(applicationName: applicationName)
+    }
+
+    func connect(_ applicationName: String) async throws -> PostgresConnection {
+        try await PostgresConnection.connect(configuration(applicationName: applicationName))
+    }
+}
+
+/// Options that choose the routing model.
+struct ModelOptions: ParsableArguments {
+    @Option(help: ArgumentHelp("A model file from `dispatcher train --output`; default: the model this binary carries ($ROUTING_MODEL overrides).", valueName: "FILE"))
+    var model: String?
+
+    @Option(help: "Confidence below which a case goes to triage (default: the model's, 0.5).")
+    var threshold: Double?
+
+    func classifier(normalizer: TextNormalizer) throws -> RoutingClassifier {
+        let path = model ?? ProcessInfo.processInfo.environment["ROUTING_MODEL"]
+        let routingModel = try path.map { try RoutingModel.decode(try Data(contentsOf: URL(fileURLWithPath: $0))) } ?? RoutingModel.bundled()
+        if let threshold, !(0...1).contains(threshold) {
+            throw ValidationError("--threshold must be between 0 and 1")
+        }
+        return RoutingClassifier(model: routingModel, threshold: threshold, normalizer: normalizer)
+    }
+}
+
+/// Writes to standard error.
+func printError(_ text: String) {
+    FileHandle.standardError.write(Data((text + "\n").utf8))
+}

@@ -1,0 +1,161 @@
+import Foundation
+
+/// A routing decision, explained.
+public struct RoutingDecision: Sendable, Equatable {
+    /// Where the case goes: the model's best class, or `triage` when unsure.
+    public let taskForce: TaskForce
+    /// Calibrated probability of the model's best class, in [0, 1].
+    public let confidence: Double
+    /// The model's best class before the triage threshold was applied.
+    public let predicted: TaskForce
+    /// The terms that weighed most for the predicted class, strongest first.
+    public let terms: [WeightedTerm]
+    /// Probability per class.
+    public let probabilities: [TaskForce: Double]
+    /// Why the case went to triage, when it did.
+    public let triageReason: String?
+}
+
+/// A term and how much it pushed the decision.
+public struct WeightedTerm: Sendable, Equatable, Codable {
+    public let term: String
+    public let weight: Double
+}
+
+/// Classifies enterprise problems into task forces with a ``RoutingModel``.
+public final class RoutingClassifier: Sendable {
+    public let model: RoutingModel
+    private let index: [String: Int]
+    private let normalizer: TextNormalizer
+    private let extractor = FeatureExtractor()
+    /// Confidence below which the decision is `triage`.
+    public let threshold: Double
+
+    /// - Parameters:
+    ///   - model: the trained model (default: the one this binary carries).
+    ///   - threshold: triage threshold; `nil` uses the model's own.
+    ///   - normalizer: shared text normaliser.
+    public init(model: RoutingModel, threshold: Double? = nil, normalizer: TextNormalizer) {
+        self.model = model
+        self.normalizer = normalizer
+        self.threshold = threshold ?? model.triageThreshold
+        var index: [String: Int] = [:]
+        for (position, feature) in model.features.enumerated() { index[feature] = position }
+        self.index = index
+    }
+
+    /// The longest text accepted (characters); longer input is an error, not truncated.
+    public static let maximumTextLength = 20_000
+
+    /// Classifies one problem text.
+    /// - Throws: ``DomainError/invalidInput(_:)`` for empty or over-long text.
+    public func classify(_ text: String) throws -> RoutingDecision {
+        try Self.validate(text)
+        return decide(vector: vectorize(normalizer.normalize(text)))
+    }
+
+    /// Classifies a text already validated and normalised with this classifier's normaliser.
+    public func classify(normalized: String) -> RoutingDecision {
+        decide(vector: vectorize(normalized))
+    }
+
+    /// The normaliser this classifier uses.
+    public var textNormalizer: TextNormalizer { normalizer }
+
+    /// Checks the rules every problem text must meet.
+    public static func validate(_ text: String) throws {
+        if text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty {
+            throw DomainError.invalidInput("text is empty; describe the problem")
+        }
+        if text.count > maximumTextLength {
+            throw DomainError.invalidInput("text has \(text.count) characters; the limit is \(maximumTextLength) — shorten it or attach details separately")
+        }
+        if text.unicodeScalars.contains("\u{0}") {
+            throw DomainError.invalidInput("text contains a NUL character; remove control characters")
+        }
+    }
+
+    /// The sparse, L2-normalised feature vector of a normalised text.
+    func vectorize(_ normalized: String) -> [(Int, Float)] {
+        Self.vector(extractor.features(of: normalized), index: index)
+    }
+
+    static func vector(_ counts: [String: Int], index: [String: Int]) -> [(Int, Float)] {
+        var vector: [(Int, Float)] = []
+        vector.reserveCapacity(counts.count)
+        for (feature, count) in counts {
+            if let position = index[feature] { vector.append((position, 1 + log(Float(count)))) }
+        }
+        let norm = vector.reduce(Float(0)) { $0 + $1.1 * $1.1 }.squareRoot()
+        if norm > 0 { vector = vector.map { ($0.0, $0.1 / norm) } }
+        return vector.sorted { $0.0 < $1.0 }
+    }
+
+    func decide(vector: [(Int, Float)]) -> RoutingDecision {
+        let probabilities = Self.probabilities(vector: vector, weights: model.weights, bias: model.bias, temperature: model.temperature)
+        var best = 0
+        for index in probabilities.indices where probabilities[index] > probabilities[best] { best = index }
+        let predicted = model.classes[best]
+        let confidence = probabilities[best]
+        // Explanation: each feature's push towards the predicted class relative to the others' mean.
+        var contributions: [(String, Double)] = []
+        let classCount = Float(model.classes.count)
+        for (feature, value) in vector {
+            let name = model.features[feature]
+            // People read words and Chinese terms: single characters, letter trigrams
+            // and number markers still count, but are not shown.
+            guard Self.isExplanatory(name) else { continue }
+            var mean: Float = 0
+            for row in model.weights { mean += row[feature] }
+            mean /= classCount
+            let push = Double(value * (model.weights[best][feature] - mean))
+            if push > 0 { contributions.append((Self.display(name), push)) }
+        }
+        contributions.sort { $0.1 != $1.1 ? $0.1 > $1.1 : $0.0 < $1.0 }
+        var seen: Set<String> = []
+        var terms: [WeightedTerm] = []
+        for (term, weight) in contributions where terms.count < 6 {
+            // Skip a term already covered by a longer chosen one (e.g. 退 inside 退税).
+            if seen.contains(where: { $0.contains(term) }) { continue }
+            seen.insert(term)
+            terms.append(WeightedTerm(term: term, weight: (weight * 1000).rounded() / 1000))
+        }
+        var byClass: [TaskForce: Double] = [:]
+        for (index, label) in model.classes.enumerated() { byClass[label] = probabilities[index] }
+        var reason: String?
+        var destination = predicted
+        if vector.isEmpty {
+            destination = .triage
+            reason = "no known terms in the text"
+        } else if confidence < threshold, predicted != .triage {
+            destination = .triage
+            reason = "confidence \(String(format: "%.2f", confidence)) is below the threshold \(String(format: "%.2f", threshold))"
+        }
+        return RoutingDecision(
+            taskForce: destination, confidence: confidence, predicted: predicted, terms: terms,
+            probabilities: byClass, triageReason: reason)
+    }
+
+    static func probabilities(vector: [(Int, Float)], weights: [[Float]], bias: [Float], temperature: Double) -> [Double] {
+        var logits = bias.map(Double.init)
+        for (feature, value) in vector {
+            for label in logits.indices { logits[label] += Double(weights[label][feature] * value) }
+        }
+        let scaled = logits.map { $0 / temperature }
+        let top = scaled.max() ?? 0
+        let exps = scaled.map { exp($0 - top) }
+        let sum = exps.reduce(0, +)
+        return exps.map { $0 / sum }
+    }
+
+    static func isExplanatory(_ feature: String) -> Bool {
+        if feature.hasPrefix("l:") || feature.hasPrefix("#") { return false }
+        if feature.hasPrefix("w:") { return true }
+        return feature.count >= 2
+    }
+
+    static func display(_ feature: String) -> String {
+        if feature.hasPrefix("w:") || feature.hasPrefix("l:") { return String(feature.dropFirst(2)) }
+        return feature
+    }
+}

@@ -1,0 +1,118 @@
+import Foundation
+
+/// Quality of routing on a labelled set: accuracy, macro-F1, per-class
+/// precision/recall/F1, the confusion matrix, and calibration.
+public struct RoutingEvaluation: Sendable {
+    public struct ClassScore: Sendable {
+        public let label: TaskForce
+        public let precision: Double
+        public let recall: Double
+        public let f1: Double
+        public let support: Int
+    }
+
+    /// One bin of the reliability table: predictions whose confidence fell in [lower, upper).
+    public struct CalibrationBin: Sendable {
+        public let lower: Double
+        public let upper: Double
+        public let count: Int
+        public let meanConfidence: Double
+        public let accuracy: Double
+    }
+
+    public let labels: [TaskForce]
+    /// `confusion[actual][predicted]`, indexed like `labels`.
+    public let confusion: [[Int]]
+    public let accuracy: Double
+    public let macroF1: Double
+    public let scores: [ClassScore]
+    /// Accuracy of the model's best class, before triage thresholding.
+    public let modelAccuracy: Double
+    /// Cases sent to triage by the threshold although the model's best class was a task force.
+    public let sentToTriage: Int
+    public let calibration: [CalibrationBin]
+    /// Expected calibration error (weighted mean gap between confidence and accuracy).
+    public let expectedCalibrationError: Double
+
+    /// Routes every example and compares with its label.
+    public init(classifier: RoutingClassifier, examples: [LabelledExample]) throws {
+        let labels = TaskForce.allCases
+        var confusion = [[Int]](repeating: [Int](repeating: 0, count: labels.count), count: labels.count)
+        var modelCorrect = 0
+        var triaged = 0
+        var confidences: [(Double, Bool)] = []
+        for example in examples {
+            let decision = try classifier.classify(example.text)
+            confusion[labels.firstIndex(of: example.label)!][labels.firstIndex(of: decision.taskForce)!] += 1
+            if decision.predicted == example.label { modelCorrect += 1 }
+            if decision.taskForce == .triage, decision.predicted != .triage { triaged += 1 }
+            confidences.append((decision.confidence, decision.predicted == example.label))
+        }
+        var scores: [ClassScore] = []
+        for (index, label) in labels.enumerated() {
+            let truePositive = Double(confusion[index][index])
+            let predicted = Double(confusion.reduce(0) { $0 + $1[index] })
+            let actual = Double(confusion[index].reduce(0, +))
+            guard actual > 0 || predicted > 0 else { continue }
+            let precision = predicted > 0 ? truePositive / predicted : 0
+            let recall = actual > 0 ? truePositive / actual : 0
+            let f1 = precision + recall > 0 ? 2 * precision * recall / (precision + recall) : 0
+            scores.append(ClassScore(label: label, precision: precision, recall: recall, f1: f1, support: Int(actual)))
+        }
+        let total = Double(max(1, examples.count))
+        self.labels = labels
+        self.confusion = confusion
+        self.accuracy = Double(labels.indices.reduce(0) { $0 + confusion[$1][$1] }) / total
+        let scored = scores.filter { $0.support > 0 }
+        self.macroF1 = scored.isEmpty ? 0 : scored.reduce(0) { $0 + $1.f1 } / Double(scored.count)
+        self.scores = scores
+        self.modelAccuracy = Double(modelCorrect) / total
+        self.sentToTriage = triaged
+        var bins: [CalibrationBin] = []
+        var gap = 0.0
+        for bin in 0..<5 {
+            let lower = Double(bin) * 0.2, upper = bin == 4 ? 1.000_001 : Double(bin + 1) * 0.2
+            let members = confidences.filter { $0.0 >= lower && $0.0 < upper }
+            guard !members.isEmpty else { continue }
+            let mean = members.reduce(0) { $0 + $1.0 } / Double(members.count)
+            let hit = Double(members.filter(\.1).count) / Double(members.count)
+            bins.append(CalibrationBin(lower: lower, upper: min(upper, 1), count: members.count, meanConfidence: mean, accuracy: hit))
+            gap += Double(members.count) / total * abs(mean - hit)
+        }
+        self.calibration = bins
+        self.expectedCalibrationError = gap
+    }
+
+    /// A plain-text report for the terminal.
+    public func report() -> String {
+        func percent(_ value: Double) -> String { String(format: "%.3f", value) }
+        var lines: [String] = []
+        lines.append("accuracy \(percent(accuracy))   macro-F1 \(percent(macroF1))   model accuracy before triage threshold \(percent(modelAccuracy))   sent to triage by threshold \(sentToTriage)")
+        lines.append("")
+        lines.append("class            precision  recall     f1  support")
+        for score in scores {
+            lines.append(score.label.rawValue.padding(toLength: 16, withPad: " ", startingAt: 0)
+                + " " + percent(score.precision).leftPadded(9) + " " + percent(score.recall).leftPadded(7)
+                + " " + percent(score.f1).leftPadded(6) + " " + String(score.support).leftPadded(8))
+        }
+        lines.append("")
+        lines.append("confusion (rows: actual, columns: routed)")
+        let short = labels.map { String($0.rawValue.prefix(5)) }
+        lines.append("".padding(toLength: 16, withPad: " ", startingAt: 0) + short.map { $0.leftPadded(6) }.joined())
+        for (index, label) in labels.enumerated() where confusion[index].reduce(0, +) > 0 || confusion.contains(where: { $0[index] > 0 }) {
+            lines.append(label.rawValue.padding(toLength: 16, withPad: " ", startingAt: 0) + confusion[index].map { String($0).leftPadded(6) }.joined())
+        }
+        lines.append("")
+        lines.append("calibration (confidence of the model's best class)   ECE \(percent(expectedCalibrationError))")
+        for bin in calibration {
+            lines.append("  [\(String(format: "%.1f", bin.lower)), \(String(format: "%.1f", bin.upper))]  n=\(String(bin.count).leftPadded(4))  mean confidence \(percent(bin.meanConfidence))  accuracy \(percent(bin.accuracy))")
+        }
+        return lines.joined(separator: "\n")
+    }
+}
+
+extension String {
+    func leftPadded(_ width: Int) -> String {
+        count >= width ? self : String(repeating: " ", count: width - count) + self
+    }
+}

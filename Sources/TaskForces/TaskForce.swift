@@ -1,0 +1,70 @@
+/// The seven task forces (工作专班) of the policy, plus `triage` for problems a person
+/// must route. Raw values are the queue names.
+public enum TaskForce: String, Sendable, CaseIterable, Codable, Comparable {
+    case tax, credit, legal, infrastructure, financing, innovation, foreign
+    /// Fits none of the seven, or the classifier is unsure: a person routes it.
+    case triage
+
+    /// The seven task forces, without `triage`.
+    public static let departments: [TaskForce] = [.tax, .credit, .legal, .infrastructure, .financing, .innovation, .foreign]
+
+    /// Parses a key, ignoring case and surrounding spaces.
+    /// - Throws: ``DomainError/unknownTaskForce(_:)`` listing the valid keys.
+    public init(parsing text: String) throws {
+        let key = text.trimmingCharacters(in: .whitespacesAndNewlines).lowercased()
+        guard let value = TaskForce(rawValue: key) else { throw DomainError.unknownTaskForce(text) }
+        self = value
+    }
+
+    /// The task force's name as the policy writes it.
+    public var chineseName: String {
+        switch self {
+        case .tax: return "税费问题工作专班"
+        case .credit: return "政府诚信问题工作专班"
+        case .legal: return "涉法涉诉问题工作专班"
+        case .infrastructure: return "城市建设(基础设施要素保障)问题工作专班"
+        case .financing: return "企业融资问题工作专班"
+        case .innovation: return "科技创新问题工作专班"
+        case .foreign: return "外企服务问题工作专班"
+        case .triage: return "人工分拨"
+        }
+    }
+
+    /// A short English name.
+    public var englishName: String {
+        switch self {
+        case .tax: return "Tax and fees"
+        case .credit: return "Government integrity"
+        case .legal: return "Law-related and litigation"
+        case .infrastructure: return "Infrastructure and production factors"
+        case .financing: return "Enterprise financing"
+        case .innovation: return "Science and technology innovation"
+        case .foreign: return "Foreign-enterprise services"
+        case .triage: return "Triage (manual routing)"
+        }
+    }
+
+    public static func < (lhs: TaskForce, rhs: TaskForce) -> Bool {
+        allCases.firstIndex(of: lhs)! < allCases.firstIndex(of: rhs)!
+    }
+}
+
+import Foundation
+
+/// Errors of the domain's own rules, with what to do about them.
+public enum DomainError: Error, CustomStringConvertible, Sendable, Equatable {
+    case unknownTaskForce(String)
+    case invalidInput(String)
+    case modelUnavailable(String)
+
+    public var description: String {
+        switch self {
+        case .unknownTaskForce(let text):
+            return "unknown task force \"\(text)\"; use one of: \(TaskForce.allCases.map(\.rawValue).joined(separator: ", "))"
+        case .invalidInput(let reason):
+            return reason
+        case .modelUnavailable(let reason):
+            return "routing model unavailable: \(reason)"
+        }
+    }
+}

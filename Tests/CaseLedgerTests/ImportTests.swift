@@ -1,0 +1,82 @@
+import Foundation
+import CaseLedger
+import TaskForces
+import Testing
+
+@Suite("Import files")
+struct ImportReaderTests {
+    func readAll(_ path: String) throws -> [ImportRow] {
+        let reader = try ImportReader(path: path)
+        var rows: [ImportRow] = []
+        while true {
+            let batch = try reader.nextBatch(limit: 2)
+            if batch.isEmpty { return rows }
+            rows += batch
+        }
+    }
+
+    @Test("JSONL: good rows parse; bad rows name their line and reason; nothing is dropped silently")
+    func jsonlRows() throws {
+        let path = try temporaryFile("""
+            {"text": "退税没到账", "enterprise": "甲公司", "external_id": "a1", "urgent": true}
+            {"text": ""}
+            not json at all
+            [1, 2]
+
+            {"text": "Power cut", "channel": "fax"}
+            {"text": "Loan extension please", "task_force": "financing", "received_at": "2026-03-02T09:30:00+08:00"}
+            {"enterprise": "no text"}
+            """, extension: "jsonl")
+        let rows = try readAll(path)
+        #expect(rows.map(\.line) == [1, 2, 3, 4, 6, 7, 8])
+        let good = rows.compactMap { try? $0.result.get() }
+        #expect(good.map(\.text) == ["退税没到账", "Loan extension please"])
+        #expect(good[0].urgent && good[0].externalID == "a1" && good[0].channel == .import)
+        #expect(good[1].taskForce == .financing)
+        #expect(good[1].receivedAt == Date(timeIntervalSince1970: 1_772_415_000))
+        let errors = rows.compactMap { row -> String? in if case .failure(let error) = row.result { return error.reason } else { return nil } }
+        #expect(errors.count == 5)
+        #expect(errors[0].hasPrefix("line 2:") && errors[0].contains("empty"))
+        #expect(errors[1].hasPrefix("line 3:") && errors[1].contains("JSON"))
+        #expect(errors[3].hasPrefix("line 6:") && errors[3].contains("channel"))
+        #expect(errors[4].hasPrefix("line 8:") && errors[4].contains("text"))
+    }
+
+    @Test("CSV: quoted commas, quotes and newlines inside fields; wrong field counts are rejected")
+    func csvRows() throws {
+        let path = try temporaryFile(
+            "text,enterprise,external_id\r\n"
+            + "\"Refund, please\",Acme,c1\r\n"
+            + "\"He said \"\"pay us\"\"\nnow\",\"Beta, Ltd\",c2\n"
+            + "too,many,fields,here\n"
+            + "稅費減免沒有落實,丙公司,c3\n",
+            extension: "csv")
+        let rows = try readAll(path)
+        let good = rows.compactMap { try? $0.result.get() }
+        #expect(good.map(\.text) == ["Refund, please", "He said \"pay us\"\nnow", "稅費減免沒有落實"])
+        #expect(good.map(\.enterprise) == ["Acme", "Beta, Ltd", "丙公司"])
+        #expect(rows.map(\.line) == [2, 3, 5, 6])
+        if case .failure(let error) = rows[2].result { #expect(error.reason.contains("line 5")) } else { Issue.record("expected a rejected row") }
+    }
+
+    @Test("invalid UTF-8 is rejected for its line only")
+    func invalidUTF8() throws {
+        var data = Data("{\"text\": \"ok one\"}\n".utf8)
+        data.append(contentsOf: [0x7B, 0x22, 0x74, 0x65, 0x78, 0x74, 0x22, 0x3A, 0x22, 0xFF, 0xFE, 0x22, 0x7D, 0x0A])
+        data.append(Data("{\"text\": \"ok two\"}\n".utf8))
+        let path = NSTemporaryDirectory() + "utf8-\(UUID().uuidString).jsonl"
+        try data.write(to: URL(fileURLWithPath: path))
+        let rows = try readAll(path)
+        #expect(rows.compactMap { try? $0.result.get().text } == ["ok one", "ok two"])
+        if case .failure(let error) = rows[1].result { #expect(error.reason.contains("UTF-8")) } else { Issue.record("expected a rejected row") }
+    }
+
+    @Test("a CSV without a text column, an unknown extension and a missing file are clear errors")
+    func fileErrors() throws {
+        let path = try temporaryFile("name,phone\nA,1\n", extension: "csv")
+        let rows = try readAll(path)
+        if case .failure(let error) = rows.first?.result { #expect(error.reason.contains("\"text\"")) } else { Issue.record("expected a header error") }
+        #expect(throws: ImportError.self) { try ImportReader(path: "/nonexistent/file.jsonl") }
+        #expect(throws: ImportError.self) { try ImportReader(path: "/tmp/file.xlsx") }
+    }
+}
