@@ -21,6 +21,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
         .package(url: "https://github.com/apple/swift-metrics", from: "2.5.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.6.0"),
+        .package(url: "https://github.com/swiftlang/swift-subprocess", from: "1.0.0"),
     ],
     targets: [
         // libpq, the PostgreSQL C client library (Debian: libpq-dev).
@@ -61,6 +62,18 @@ let package = Package(
             dependencies: ["PostgresClient", "QueueCore", "TaskForces"],
             swiftSettings: strictSettings
         ),
+        // The department worker: case handlers (built-in advisor, external programs),
+        // resolutions written with each completion, escalation, deadline enforcement.
+        .target(
+            name: "CaseWorker",
+            dependencies: [
+                "CaseLedger", "PostgresClient", "QueueCore", "TaskForces",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Subprocess", package: "swift-subprocess"),
+            ],
+            swiftSettings: strictSettings
+        ),
         // The project's schema: migrations/*.sql embedded into the binaries at build time.
         .target(
             name: "Schema",
@@ -91,7 +104,7 @@ let package = Package(
         .executableTarget(
             name: "Worker",
             dependencies: [
-                "PostgresClient", "QueueCore", "Schema",
+                "PostgresClient", "QueueCore", "Schema", "TaskForces", "CaseLedger", "CaseWorker",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

@@ -4,7 +4,8 @@ import PackagePlugin
 /// Embeds data files of the package into a target as Swift string literals, so the
 /// binaries carry them and run from any directory or container:
 /// - `Schema`: every `migrations/*.sql`;
-/// - `TaskForces`: the routing model `data/routing/model.json`.
+/// - `TaskForces`: the routing model `data/routing/model.json` and the measures
+///   catalogue and escalation terms of `data/policy/`.
 /// The generated file declares `embeddedFiles: [(name: String, content: String)]`.
 @main
 struct EmbedFiles: BuildToolPlugin {
@@ -19,8 +20,9 @@ struct EmbedFiles: BuildToolPlugin {
                 .sorted()
                 .map { directory.appending(path: $0) }
         case "TaskForces":
-            let model = root.appending(path: "data/routing/model.json")
-            if FileManager.default.fileExists(atPath: model.path) { inputs = [model] }
+            inputs = ["data/routing/model.json", "data/policy/measures.json", "data/policy/escalation-terms.json"]
+                .map { root.appending(path: $0) }
+                .filter { FileManager.default.fileExists(atPath: $0.path) }
         default:
             return []
         }

@@ -1,0 +1,123 @@
+import Foundation
+import CaseLedger
+import PostgresClient
+import QueueCore
+import Subprocess
+import TaskForces
+#if canImport(System)
+import System
+#else
+import SystemPackage
+#endif
+
+/// Reads the case a job is about.
+struct CaseLoader: Sendable {
+    let pool: ConnectionPool
+
+    /// The case behind a job, as JSON-ready facts; `nil` when the case is gone.
+    func load(_ job: Job) async throws -> (facts: CaseFacts, document: [String: Any], caseJob: CaseJob)? {
+        let caseJob = try job.decodePayload(CaseJob.self)
+        let row = try await pool.withConnection { try await $0.query(WorkerQueries.caseFacts, caseJob.caseID).first }
+        guard let row else { return nil }
+        let facts = CaseFacts(
+            caseID: caseJob.caseID, text: try row.decode("text"), taskForce: try TaskForce(parsing: try row.decode("task_force")),
+            language: TextScript(rawValue: try row.decode("language")) ?? .simplified, escalationLevel: try row.decode("escalation_level"),
+            repeatCount: try row.decode("repeat_count"), routingSource: try row.decode("routing_source"), enterprise: try row.decode("enterprise"))
+        let document: [String: Any] = [
+            "case_id": caseJob.caseID, "job_id": job.id, "attempt": job.attempt, "level": caseJob.level,
+            "task_force": facts.taskForce.rawValue, "text": facts.text, "language": facts.language.rawValue,
+            "enterprise": facts.enterprise ?? NSNull(), "contact": (try row.decode("contact", as: String?.self)) ?? NSNull(),
+            "channel": try row.decode("channel", as: String.self), "kind": (try row.decode("kind", as: String?.self)) ?? NSNull(),
+            "urgent": try row.decode("urgent", as: Bool.self), "repeat_count": facts.repeatCount,
+            "received_at": PostgresTimestamp.format(try row.decode("received_at")),
+            "due_at": (try row.decode("due_at", as: Date?.self)).map(PostgresTimestamp.format) ?? NSNull(),
+            "state": try row.decode("state", as: String.self),
+        ]
+        return (facts, document, caseJob)
+    }
+}
+
+/// The department handlers a worker can run.
+public enum CaseHandlerKind: Sendable, Equatable {
+    /// The built-in advisor (``CaseAdvisor``).
+    case advisor
+    /// An external program: the case as JSON on stdin, one JSON resolution on stdout.
+    case exec(command: String)
+
+    public var name: String {
+        switch self {
+        case .advisor: return "advisor"
+        case .exec: return "exec"
+        }
+    }
+}
+
+enum CaseHandlers {
+    /// A handler for case jobs. Cases no longer open are completed without a resolution.
+    static func make(_ kind: CaseHandlerKind, loader: CaseLoader, advisor: CaseAdvisor) -> JobHandler {
+        switch kind {
+        case .advisor:
+            return { job in
+                guard let (facts, document, _) = try await loader.load(job), document["state"] as? String == "open" else {
+                    return .completed(result: nil)
+                }
+                return .completed(result: advisor.advise(facts).json())
+            }
+        case .exec(let command):
+            return { job in
+                guard let (_, document, _) = try await loader.load(job), document["state"] as? String == "open" else {
+                    return .completed(result: nil)
+                }
+                return .completed(result: try await ExecHandler.run(command: command, document: document).json())
+            }
+        }
+    }
+}
+
+/// Runs a department's own program for one case.
+///
+/// The program gets the case as JSON on stdin and must print one JSON resolution on
+/// stdout (its last line). It runs in a session of its own; when the job is cancelled
+/// (time limit, shutdown, lost lease) its whole process group gets SIGTERM, then SIGKILL
+/// two seconds later.
+public enum ExecHandler {
+    /// Why a run failed: exit status or invalid output, with the tail of stderr.
+    public struct Failure: Error, CustomStringConvertible {
+        public let reason: String
+        public let stderrTail: String
+        public var description: String {
+            stderrTail.isEmpty ? reason : "\(reason); stderr: \(stderrTail)"
+        }
+    }
+
+    /// Runs `command` (through `/bin/sh -c`) for a case document.
+    public static func run(command: String, document: [String: Any]) async throws -> Resolution {
+        let input = String(decoding: try JSONSerialization.data(withJSONObject: document, options: [.sortedKeys, .withoutEscapingSlashes]), as: UTF8.self)
+        var options = PlatformOptions()
+        options.createSession = true
+        options.teardownSequence = [
+            .gracefulShutDown(toProcessGroup: true, allowedDurationToNextStep: .seconds(2)),
+            .send(signal: .kill, toProcessGroup: true, allowedDurationToNextStep: .milliseconds(500)),
+        ]
+        let result = try await Subprocess.run(
+            .path(FilePath("/bin/sh")), arguments: ["-c", command], platformOptions: options,
+            input: .string(input), output: .string(limit: 1 << 20), error: .string(limit: 1 << 20))
+        let stderr = result.standardError
+        let tail = String(stderr.suffix(2_000)).trimmingCharacters(in: .whitespacesAndNewlines)
+        guard case .exited(0) = result.terminationStatus else {
+            throw Failure(reason: "handler \(describe(result.terminationStatus))", stderrTail: tail)
+        }
+        do {
+            return try Resolution.parse(result.standardOutput)
+        } catch {
+            throw Failure(reason: "invalid handler output: \(error)", stderrTail: tail)
+        }
+    }
+
+    static func describe(_ status: TerminationStatus) -> String {
+        switch status {
+        case .exited(let code): return "exited with status \(code)"
+        case .signaled(let signal): return "was killed by signal \(signal)"
+        }
+    }
+}

@@ -1,0 +1,142 @@
+import Foundation
+import CaseLedger
+import Logging
+import PostgresClient
+import QueueCore
+import ServiceLifecycle
+import TaskForces
+
+/// Settings of a department worker process.
+public struct CaseWorkerConfiguration: Sendable {
+    /// The task forces (queues) it serves.
+    public var taskForces: [TaskForce]
+    /// Cases handled at once.
+    public var concurrency = 4
+    public var handler: CaseHandlerKind = .advisor
+    /// Execution limit of one handler run.
+    public var timeLimit: Duration = .seconds(30)
+    /// Lease of a claimed job without heartbeats (crash detection).
+    public var lease: Duration = .seconds(30)
+    /// Polling interval when no NOTIFY arrives.
+    public var poll: Duration = .seconds(1)
+    /// Find work by polling only (connection poolers).
+    public var pollOnly = false
+    /// Unique name of this process (shown to operators).
+    public var name: String
+    /// How often the process reports itself alive in `workers`.
+    public var registryInterval: Duration = .seconds(5)
+    /// Backoff between failed attempts.
+    public var retryStrategy: RetryStrategy = .exponentialJitter(base: .seconds(2), maximum: .seconds(300))
+    /// Graceful-shutdown grace period.
+    public var shutdownGracePeriod: Duration = .seconds(30)
+
+    public init(taskForces: [TaskForce], name: String? = nil) {
+        self.taskForces = taskForces
+        self.name = name ?? "\(ProcessInfo.processInfo.hostName)-\(getpid())"
+    }
+}
+
+/// A department worker: the queue runtime with the case handlers, resolutions written
+/// with each completion, deadline enforcement when it leads maintenance, and a row in
+/// `workers` that dashboards read to see who is alive.
+public final class CaseWorker: Service, Sendable {
+    public let configuration: CaseWorkerConfiguration
+    public let runtime: JobRuntime
+    private let database: PostgresConfiguration
+    private let pool: ConnectionPool
+    private let logger: Logger
+
+    /// - Parameters:
+    ///   - database: where the cases live.
+    ///   - configuration: task forces, concurrency, handler, timings.
+    ///   - policy: time limits (for escalations' deadlines).
+    ///   - calendar: working calendar.
+    ///   - advisor: the built-in handler (also used to route reroutes).
+    ///   - logger: log sink.
+    public init(
+        database: PostgresConfiguration, configuration: CaseWorkerConfiguration, policy: TimeLimitPolicy,
+        calendar: WorkCalendar, advisor: CaseAdvisor, logger: Logger = Logger(label: "worker")
+    ) {
+        var database = database
+        database.applicationName = "worker:\(configuration.name)"
+        self.database = database
+        self.configuration = configuration
+        self.logger = logger
+        self.pool = ConnectionPool(configuration: database, maximumConnections: 2)
+        let escalator = CaseEscalator(policy: policy, calendar: calendar)
+        let recorder = ResolutionRecorder(escalator: escalator, worker: configuration.name, handlerName: configuration.handler.name)
+        let enforcer = DeadlineEnforcer(escalator: escalator)
+        var runtimeConfiguration = JobRuntimeConfiguration(queues: configuration.taskForces.map(\.rawValue), slots: configuration.concurrency)
+        runtimeConfiguration.workerName = configuration.name
+        runtimeConfiguration.defaultTimeLimit = configuration.timeLimit
+        runtimeConfiguration.lease = configuration.lease
+        runtimeConfiguration.heartbeatInterval = max(.milliseconds(200), configuration.lease / 3)
+        runtimeConfiguration.pollInterval = configuration.poll
+        runtimeConfiguration.pollOnly = configuration.pollOnly
+        runtimeConfiguration.retryStrategy = configuration.retryStrategy
+        runtimeConfiguration.shutdownGracePeriod = configuration.shutdownGracePeriod
+        runtimeConfiguration.maintenance.extraTasks = [{ connection in
+            let result = try await enforcer.enforce(on: connection)
+            if result.warnings + result.breaches > 0 {
+                logger.notice("deadlines enforced", metadata: ["warnings": "\(result.warnings)", "breaches": "\(result.breaches)"])
+            }
+        }]
+        let handler = CaseHandlers.make(configuration.handler, loader: CaseLoader(pool: pool), advisor: advisor)
+        self.runtime = JobRuntime(
+            database: database, configuration: runtimeConfiguration, handlers: [CaseJob.kind: handler],
+            hooks: recorder.hooks, logger: logger)
+    }
+
+    /// Asks the worker to drain and stop.
+    public func stop() { runtime.stop() }
+
+    public func run() async throws {
+        try await register()
+        let registry = Task { await self.reportAlive() }
+        defer { registry.cancel() }
+        do {
+            try await runtime.run()
+        } catch {
+            await markStopped()
+            await pool.close()
+            throw error
+        }
+        registry.cancel()
+        await registry.value
+        await markStopped()
+        await pool.close()
+    }
+
+    private func register() async throws {
+        var attempt = 0
+        while true {
+            do {
+                try await pool.query(
+                    WorkerQueries.registerWorker, configuration.name, ProcessInfo.processInfo.hostName, Int(getpid()),
+                    configuration.taskForces.map(\.rawValue), configuration.handler.name, configuration.concurrency)
+                logger.info("worker registered", metadata: [
+                    "task_forces": "\(configuration.taskForces.map(\.rawValue).joined(separator: ","))",
+                    "handler": "\(configuration.handler.name)", "concurrency": "\(configuration.concurrency)"])
+                return
+            } catch let error as PostgresError where error.isConnectionError && attempt < 30 {
+                attempt += 1
+                logger.warning("database not reachable; retrying", metadata: ["error": "\(error.message)"])
+                try await Task.sleep(for: .seconds(1))
+            }
+        }
+    }
+
+    private func reportAlive() async {
+        while !Task.isCancelled {
+            try? await Task.sleep(for: configuration.registryInterval)
+            if Task.isCancelled { return }
+            let stats = runtime.statistics
+            let running = stats.claimed - stats.completed - stats.failed - stats.discarded - stats.givenBack - stats.leaseLost
+            _ = try? await pool.query(WorkerQueries.workerHeartbeat, configuration.name, max(0, running), stats.completed)
+        }
+    }
+
+    private func markStopped() async {
+        _ = try? await pool.query(WorkerQueries.workerStopped, configuration.name)
+    }
+}
