@@ -7,7 +7,7 @@ struct Dispatcher: AsyncParsableCommand {
         abstract: "Operators' CLI: intake, routing into the seven task forces, deadlines, the case ledger.",
         subcommands: [
             MigrateCommand.self, SubmitCommand.self, ImportCommand.self, StatusCommand.self, CaseCommand.self,
-            RerouteCommand.self, TriageCommand.self, CancelCommand.self,
+            RerouteCommand.self, TriageCommand.self, CancelCommand.self, ReportCommand.self,
             ClassifyCommand.self, TrainCommand.self, EvalCommand.self,
         ]
     )

@@ -243,3 +243,38 @@ struct CancelCommand: AsyncParsableCommand {
 extension String {
     func leftPad(_ width: Int) -> String { count >= width ? self : String(repeating: " ", count: width - count) + self }
 }
+
+struct ReportCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "report",
+        abstract: "Per task force: cases, resolved, escalated, rerouted, median and p95 time to resolve, deadline breaches.")
+
+    @Flag(help: "Print JSON.") var json = false
+    @Option(help: ArgumentHelp("Wait until no case is open (resolved, escalated to the top or in triage), at most this many seconds.", valueName: "SECONDS"))
+    var waitSettled: Int?
+    @OptionGroup var database: DatabaseOptions
+
+    func run() async throws {
+        let connection = try await database.connect("dispatcher-report")
+        defer { Task { await connection.close() } }
+        if let waitSettled {
+            let end = Date().addingTimeInterval(Double(waitSettled))
+            var pending = try await CaseReport.pendingCases(on: connection)
+            while pending > 0, Date() < end {
+                try await Task.sleep(for: .milliseconds(500))
+                pending = try await CaseReport.pendingCases(on: connection)
+            }
+            if pending > 0 {
+                printError("report: \(pending) cases still open after \(waitSettled) s")
+            }
+        }
+        let rows = try await CaseReport.rows(on: connection)
+        if json {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys]
+            print(String(decoding: try encoder.encode(rows), as: UTF8.self))
+        } else {
+            print(CaseReport.format(rows))
+        }
+    }
+}

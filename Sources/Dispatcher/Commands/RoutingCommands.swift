@@ -1,4 +1,5 @@
 import ArgumentParser
+import CaseLedger
 import Foundation
 import TaskForces
 
@@ -76,7 +77,7 @@ struct ClassifyCommand: ParsableCommand {
     }
 }
 
-struct TrainCommand: ParsableCommand {
+struct TrainCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "train",
         abstract: "Rebuild the routing model from the labelled corpus (deterministic).",
@@ -90,10 +91,18 @@ struct TrainCommand: ParsableCommand {
     var corpus = "data/routing"
     @Option(help: "Where to write the model.")
     var output = "data/routing/model.json"
-    @Option(help: "Also train on these labelled JSONL files (e.g. exported corrections).")
+    @Option(help: "Also train on these labelled JSONL files.")
     var extra: [String] = []
+    @Flag(name: .customLong("with-corrections"), help: "Also train on the corrections operators made (dispatcher reroute / triage assign); needs the database.")
+    var withCorrections = false
+    @OptionGroup var database: DatabaseOptions
+    @Option(help: .hidden) var epochs: Int?
+    @Option(help: .hidden) var l2: Float?
+    @Option(name: .customLong("learning-rate"), help: .hidden) var learningRate: Float?
+    @Option(name: .customLong("min-df"), help: .hidden) var minDF: Int?
+    @Option(name: .customLong("triage-threshold"), help: "Confidence below which cases go to triage (stored in the model).") var triageThreshold: Double?
 
-    func run() throws {
+    func run() async throws {
         let normalizer = try TextNormalizer()
         let root = URL(fileURLWithPath: corpus)
         let train = try RoutingCorpus.load(directory: root.appending(path: "train"))
@@ -105,8 +114,21 @@ struct TrainCommand: ParsableCommand {
             rejected += parsed.rejected
         }
         for bad in rejected { printError("skipped \(bad)") }
+        if withCorrections {
+            let connection = try await database.connect("dispatcher-train")
+            let corrections = try await CaseOperations.corrections(on: connection)
+            await connection.close()
+            print("adding \(corrections.count) corrections from the case ledger")
+            examples += corrections
+        }
+        var settings = RoutingTrainer.Settings()
+        if let epochs { settings.epochs = epochs }
+        if let l2 { settings.l2 = l2 }
+        if let learningRate { settings.learningRate = learningRate }
+        if let minDF { settings.minimumDocumentFrequency = minDF }
+        if let triageThreshold { settings.triageThreshold = triageThreshold }
         let started = Date()
-        let model = try RoutingTrainer(normalizer: normalizer).train(examples)
+        let model = try RoutingTrainer(settings: settings, normalizer: normalizer).train(examples)
         try model.encoded().write(to: URL(fileURLWithPath: output))
         print("trained on \(examples.count) examples (\(model.provenance["per_class"] ?? "")) in \(String(format: "%.1f", Date().timeIntervalSince(started))) s")
         print("\(model.features.count) features, temperature \(model.temperature); wrote \(output)")

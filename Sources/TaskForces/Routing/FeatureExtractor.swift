@@ -34,7 +34,8 @@ public struct FeatureExtractor: Sendable {
                 return
             }
             let stem = Self.stem(word)
-            if Self.stopWords.contains(stem) { previousWord = nil; return }
+            // Single letters (the "s" of "engineer's") and stop words carry no topic.
+            if stem.count < 2 || Self.stopWords.contains(stem) { previousWord = nil; return }
             add("w:" + stem)
             if let previousWord { add("w:" + previousWord + " " + stem) }
             previousWord = stem

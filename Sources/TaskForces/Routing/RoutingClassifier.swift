@@ -77,18 +77,22 @@ public final class RoutingClassifier: Sendable {
 
     /// The sparse, L2-normalised feature vector of a normalised text.
     func vectorize(_ normalized: String) -> [(Int, Float)] {
-        Self.vector(extractor.features(of: normalized), index: index)
+        Self.vector(extractor.features(of: normalized), index: index, idf: model.idf)
     }
 
-    static func vector(_ counts: [String: Int], index: [String: Int]) -> [(Int, Float)] {
+    /// Sublinear term frequency × idf, L2-normalised; unknown features are dropped.
+    static func vector(_ counts: [String: Int], index: [String: Int], idf: [Float]) -> [(Int, Float)] {
         var vector: [(Int, Float)] = []
         vector.reserveCapacity(counts.count)
         for (feature, count) in counts {
-            if let position = index[feature] { vector.append((position, 1 + log(Float(count)))) }
+            if let position = index[feature] { vector.append((position, (1 + log(Float(count))) * idf[position])) }
         }
+        // Sorted before summing: dictionary order varies between processes, and the
+        // float sum must not, or training would not be reproducible.
+        vector.sort { $0.0 < $1.0 }
         let norm = vector.reduce(Float(0)) { $0 + $1.1 * $1.1 }.squareRoot()
         if norm > 0 { vector = vector.map { ($0.0, $0.1 / norm) } }
-        return vector.sorted { $0.0 < $1.0 }
+        return vector
     }
 
     func decide(vector: [(Int, Float)]) -> RoutingDecision {

@@ -12,6 +12,8 @@ public struct RoutingModel: Sendable, Codable, Equatable {
     public var classes: [TaskForce]
     /// Feature names, in weight-column order.
     public var features: [String]
+    /// Inverse document frequency of each feature in the training set (feature weighting).
+    public var idf: [Float]
     /// `weights[class][feature]`.
     public var weights: [[Float]]
     public var bias: [Float]
@@ -36,7 +38,7 @@ public struct RoutingModel: Sendable, Codable, Equatable {
         do {
             let model = try JSONDecoder().decode(RoutingModel.self, from: data)
             guard model.weights.count == model.classes.count, model.bias.count == model.classes.count,
-                  model.weights.allSatisfy({ $0.count == model.features.count }) else {
+                  model.weights.allSatisfy({ $0.count == model.features.count }), model.idf.count == model.features.count else {
                 throw DomainError.modelUnavailable("model file is inconsistent: weight matrix does not match classes × features")
             }
             return model

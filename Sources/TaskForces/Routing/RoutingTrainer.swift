@@ -12,7 +12,7 @@ public struct RoutingTrainer: Sendable {
     /// Training settings, recorded in the model's provenance.
     public struct Settings: Sendable, Equatable {
         public var epochs = 30
-        public var learningRate: Float = 0.8
+        public var learningRate: Float = 2.0
         public var l2: Float = 2e-5
         public var minimumDocumentFrequency = 2
         public var folds = 4
@@ -40,7 +40,9 @@ public struct RoutingTrainer: Sendable {
         let features = documentFrequency.filter { $0.value >= settings.minimumDocumentFrequency }.keys.sorted()
         var index: [String: Int] = [:]
         for (position, feature) in features.enumerated() { index[feature] = position }
-        let vectors = counts.map { RoutingClassifier.vector($0, index: index) }
+        let documents = Float(examples.count)
+        let idf = features.map { log((1 + documents) / (1 + Float(documentFrequency[$0]!))) + 1 }
+        let vectors = counts.map { RoutingClassifier.vector($0, index: index, idf: idf) }
         let labels = examples.map { classes.firstIndex(of: $0.label)! }
 
         // Calibration: out-of-fold logits for every training example.
@@ -66,7 +68,7 @@ public struct RoutingTrainer: Sendable {
         var perClass: [String] = []
         for label in classes { perClass.append("\(label.rawValue)=\(examples.filter { $0.label == label }.count)") }
         return RoutingModel(
-            version: 1, classes: classes, features: features,
+            version: 2, classes: classes, features: features, idf: idf.map(round),
             weights: weights.map { $0.map(round) }, bias: bias.map(round),
             temperature: (temperature * 1000).rounded() / 1000,
             triageThreshold: settings.triageThreshold,

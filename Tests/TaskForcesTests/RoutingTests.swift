@@ -1,0 +1,110 @@
+import Foundation
+import TaskForces
+import Testing
+
+/// The repository's `data/routing` folder, found from this file's path.
+let corpusRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    .appending(path: "data/routing")
+
+enum Routing {
+    static let normalizer = try! TextNormalizer()
+    static let classifier = RoutingClassifier(model: try! RoutingModel.bundled(), normalizer: normalizer)
+}
+
+@Suite("Text normalisation")
+struct NormalizerTests {
+    @Test("traditional Chinese becomes simplified through OpenCC")
+    func traditionalToSimplified() {
+        #expect(Routing.normalizer.normalize("瀋陽出臺15條政策") == "沈阳出台15条政策")
+        #expect(Routing.normalizer.normalize("稅費減免沒有落實") == "税费减免没有落实")
+    }
+
+    @Test("NFKC folds full-width letters and digits; case and whitespace are normalised")
+    func compatibilityAndCase() {
+        #expect(Routing.normalizer.normalize("ＶＡＴ　Ｒｅｆｕｎｄ  １２３\n\t万元") == "vat refund 123 万元")
+    }
+
+    @Test("the script of a text is detected for the reply language")
+    func scripts() {
+        #expect(Routing.normalizer.script(of: "退税还没有到账") == .simplified)
+        #expect(Routing.normalizer.script(of: "退稅還沒有到賬") == .traditional)
+        #expect(Routing.normalizer.script(of: "Our refund has not arrived") == .english)
+        #expect(Routing.normalizer.script(of: "我们的 VAT refund 还没到") == .simplified)
+    }
+}
+
+@Suite("Routing model")
+struct RoutingModelTests {
+    @Test("routes typical problems in all three scripts", arguments: [
+        ("增值税留抵退税申请两个月了还没到账", TaskForce.tax),
+        ("區政府拖欠我們的工程款三百萬元已經兩年了", .credit),
+        ("The court judgment in our favour has not been enforced for a year", .legal),
+        ("工厂停电两天了，什么时候恢复供电", .infrastructure),
+        ("Our bank refuses to renew the working-capital loan that falls due next month", .financing),
+        ("高新技术企业认定的材料怎么准备", .innovation),
+        ("Work permit for our German engineer has been pending for six weeks", .foreign),
+    ])
+    func typicalProblems(text: String, expected: TaskForce) throws {
+        let decision = try Routing.classifier.classify(text)
+        #expect(decision.taskForce == expected, "\(text) → \(decision.taskForce) \(decision.confidence) \(decision.terms.map(\.term))")
+    }
+
+    @Test("hard cases: a foreign firm's tax refund is tax; a loan extension because the government owes money is financing")
+    func hardCases() throws {
+        #expect(try Routing.classifier.classify("We are a wholly foreign-owned enterprise and our export VAT rebate has been delayed for four months").taskForce == .tax)
+        #expect(try Routing.classifier.classify("政府欠我们的货款一直不还，导致银行贷款到期还不上，申请贷款展期").taskForce == .financing)
+    }
+
+    @Test("every decision explains itself with weighted terms and a confidence in [0, 1]")
+    func explanations() throws {
+        let decision = try Routing.classifier.classify("退税三个月没到账")
+        #expect((0...1).contains(decision.confidence))
+        #expect(!decision.terms.isEmpty)
+        #expect(decision.terms.contains { $0.term.contains("退税") })
+        #expect(decision.terms.map(\.weight) == decision.terms.map(\.weight).sorted(by: >))
+        #expect(abs(decision.probabilities.values.reduce(0, +) - 1) < 1e-9)
+    }
+
+    @Test("off-topic or unsure text goes to triage, never silently to a queue")
+    func triage() throws {
+        #expect(try Routing.classifier.classify("请问社区医院周末开门吗").taskForce == .triage)
+        let strict = RoutingClassifier(model: Routing.classifier.model, threshold: 0.999_999, normalizer: Routing.normalizer)
+        let decision = try strict.classify("退税没到账，另外工厂停电，还有贷款到期")
+        #expect(decision.taskForce == .triage)
+        #expect(decision.triageReason?.contains("below the threshold") == true)
+    }
+
+    @Test("empty, over-long and NUL-containing texts are refused with a reason")
+    func badText() {
+        #expect(throws: DomainError.self) { try Routing.classifier.classify(" \n ") }
+        #expect(throws: DomainError.self) { try Routing.classifier.classify(String(repeating: "x", count: RoutingClassifier.maximumTextLength + 1)) }
+        #expect(throws: DomainError.self) { try Routing.classifier.classify("a\u{0}") }
+    }
+
+    @Test("on the dev split: macro-F1 at least 0.92, and confidences calibrated")
+    func devSplitQuality() throws {
+        let dev = try RoutingCorpus.load(directory: corpusRoot.appending(path: "dev"))
+        #expect(dev.rejected.isEmpty)
+        let evaluation = try RoutingEvaluation(classifier: Routing.classifier, examples: dev.examples)
+        #expect(evaluation.macroF1 >= 0.92, "\(evaluation.report())")
+        #expect(evaluation.expectedCalibrationError <= 0.06, "\(evaluation.report())")
+    }
+
+    @Test("training is deterministic: the corpus reproduces the embedded model byte for byte")
+    func deterministicTraining() throws {
+        let train = try RoutingCorpus.load(directory: corpusRoot.appending(path: "train"))
+        let model = try RoutingTrainer(normalizer: Routing.normalizer).train(train.examples)
+        let embedded = try RoutingModel.bundled()
+        #expect(model.features == embedded.features)
+        #expect(try model.encoded() == embedded.encoded(), "data/routing/model.json is stale: run `dispatcher train` and rebuild")
+    }
+
+    @Test("corpus files parse, and bad lines are reported with file and line")
+    func corpusParsing() {
+        let data = Data("{\"text\": \"退税\", \"label\": \"tax\"}\n{\"text\": \"x\", \"label\": \"police\"}\nnot json\n\n{\"label\": \"tax\"}\n".utf8)
+        let parsed = RoutingCorpus.parse(data, source: "sample.jsonl")
+        #expect(parsed.examples == [LabelledExample(text: "退税", label: .tax)])
+        #expect(parsed.rejected.map(\.line) == [2, 3, 5])
+        #expect(parsed.rejected[0].description.hasPrefix("sample.jsonl:2:"))
+    }
+}
