@@ -9,7 +9,7 @@ struct FencingTests {
     func lostLeaseIsFenced() async throws {
         let fixture = try await QueueFixture.make("fenced")
         defer { Task { await fixture.close() } }
-        try await fixture.connection.executeScript("CREATE TABLE resolutions (job_id bigint, worker text)")
+        try await fixture.connection.executeScript("CREATE TABLE fake_resolutions (job_id bigint, worker text)")
         let id = try await JobQueue.enqueue(NewJob(queue: "q", kind: "k"), on: fixture.connection).id
         let first = try await JobQueue.claim(queues: ["q"], limit: 1, lease: .milliseconds(100), worker: "slow", on: fixture.connection)[0]
         try await Task.sleep(for: .milliseconds(200))
@@ -24,14 +24,14 @@ struct FencingTests {
             try await fixture.connection.transaction { tx in
                 let done = try await JobQueue.complete([job.lease], on: tx)
                 guard done.contains(job.id) else { return false }
-                try await tx.query("INSERT INTO resolutions VALUES ($1, $2)", job.id, worker)
+                try await tx.query("INSERT INTO fake_resolutions VALUES ($1, $2)", job.id, worker)
                 return true
             }
         }
         #expect(try await resolve(second, as: "fast"))
         #expect(try await resolve(first, as: "slow") == false)
-        #expect(try await fixture.count("SELECT count(*) FROM resolutions") == 1)
-        #expect(try await fixture.connection.query("SELECT worker FROM resolutions").first?.decode(0, as: String.self) == "fast")
+        #expect(try await fixture.count("SELECT count(*) FROM fake_resolutions") == 1)
+        #expect(try await fixture.connection.query("SELECT worker FROM fake_resolutions").first?.decode(0, as: String.self) == "fast")
         // The first worker's heartbeat and failure are refused too.
         #expect(try await JobQueue.extendLeases([first.lease], by: .seconds(30), on: fixture.connection).isEmpty)
         #expect(try await JobQueue.fail([.init(lease: first.lease, error: "late", retryDelay: .zero)], on: fixture.connection).isEmpty)

@@ -116,9 +116,10 @@ struct RuntimeTests {
             database: fixture.database, configuration: configuration,
             handlers: [
                 "stubborn": { _ in
-                    // Blocks without checking for cancellation.
-                    let end = ContinuousClock.now + .milliseconds(1500)
-                    while ContinuousClock.now < end { usleep(10_000) }
+                    // Waits 1.5 s without ever checking for cancellation.
+                    await withUnsafeContinuation { (continuation: UnsafeContinuation<Void, Never>) in
+                        DispatchQueue.global().asyncAfter(deadline: .now() + 1.5) { continuation.resume() }
+                    }
                     returned.store(true, ordering: .sequentiallyConsistent)
                     return .completed
                 },

@@ -91,9 +91,14 @@ struct RoutingModelTests {
     }
 
     @Test("training is deterministic: the corpus reproduces the embedded model byte for byte")
-    func deterministicTraining() throws {
+    func deterministicTraining() async throws {
         let train = try RoutingCorpus.load(directory: corpusRoot.appending(path: "train"))
-        let model = try RoutingTrainer(normalizer: Routing.normalizer).train(train.examples)
+        // Train on a thread of its own: seconds of CPU must not occupy the test pool.
+        let model = try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<RoutingModel, any Error>) in
+            Thread {
+                continuation.resume(with: Result { try RoutingTrainer(normalizer: Routing.normalizer).train(train.examples) })
+            }.start()
+        }
         let embedded = try RoutingModel.bundled()
         #expect(model.features == embedded.features)
         #expect(try model.encoded() == embedded.encoded(), "data/routing/model.json is stale: run `dispatcher train` and rebuild")
