@@ -144,6 +144,12 @@ let package = Package(
             dependencies: ["CaseLedger", "TaskForces", "QueueCore", "PostgresClient", "PostgresTestSupport"],
             swiftSettings: strictSettings
         ),
+        // End-to-end: real `worker` processes against a real database.
+        .testTarget(
+            name: "WorkerTests",
+            dependencies: ["CaseWorker", "CaseLedger", "TaskForces", "QueueCore", "PostgresClient", "PostgresTestSupport"],
+            swiftSettings: strictSettings
+        ),
         .testTarget(
             name: "QueueCoreTests",
             dependencies: [

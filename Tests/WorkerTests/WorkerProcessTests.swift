@@ -1,0 +1,176 @@
+import CaseLedger
+import CaseWorker
+import Foundation
+import PostgresClient
+import QueueCore
+import TaskForces
+import Testing
+
+@Suite("Worker processes, end to end", .serialized)
+struct WorkerProcessTests {
+    @Test("three worker processes over 300 cases: every case ends resolved or escalated, exactly once")
+    func severalWorkersManyCases() async throws {
+        let ledger = try await Ledger.make("e2e_many")
+        defer { Task { await ledger.close() } }
+        let texts = [
+            "增值税留抵退税申请两个月了还没到账", "工厂停电两天了，请尽快恢复供电", "The bank refuses to renew our working-capital loan",
+            "Work permit for our Korean engineer is stuck", "高新技术企业认定材料怎么准备", "區政府拖欠我們工程款三百萬元已經兩年",
+            "The court judgment in our favour has not been enforced", "出口退税一直没有到账，影响资金周转",
+        ]
+        let inputs = (0..<300).map { CaseInput(text: "\(texts[$0 % texts.count])（第\($0)号）", externalID: "e2e-\($0)") }
+        let outcomes = try await ledger.submit(inputs)
+        let routed = outcomes.filter { $0.taskForce != .triage }.map(\.caseID)
+        let workers = try (0..<3).map { try WorkerProcess(ledger, ["--task-force", "all", "--concurrency", "4", "--name", "many-\($0)"]) }
+        let settled = await eventually(timeout: .seconds(90)) { try await ledger.count("SELECT count(*) FROM cases WHERE state = 'open'") == 0 }
+        for worker in workers { worker.terminate() }
+        for worker in workers { #expect(await worker.wait(timeout: 30) == 0, "\(worker.output.suffix(2000))") }
+        #expect(settled)
+        #expect(try await ledger.count("SELECT count(*) FROM cases WHERE id = ANY($1) AND state NOT IN ('resolved', 'escalated', 'rejected', 'triage')", routed) == 0)
+        // Exactly one closing event per closed case, and never two resolutions of one job.
+        #expect(try await ledger.count("""
+            SELECT count(*) FROM (SELECT case_id FROM case_events WHERE type IN ('resolved', 'rejected')
+                                  GROUP BY case_id HAVING count(*) > 1) twice
+            """) == 0)
+        #expect(try await ledger.count("SELECT count(*) FROM resolutions") == (try await ledger.count("SELECT count(DISTINCT job_id) FROM resolutions")))
+        #expect(try await ledger.count("SELECT count(*) FROM cases c WHERE c.state = 'resolved' AND NOT EXISTS (SELECT 1 FROM resolutions r WHERE r.case_id = c.id AND r.outcome = 'resolved')") == 0)
+        #expect(try await ledger.count("SELECT count(DISTINCT worker) FROM resolutions") >= 2)
+        #expect(try await ledger.count("SELECT count(*) FROM workers WHERE stopped_at IS NOT NULL") == 3)
+    }
+
+    @Test("an exec handler that hangs is killed at its time limit (whole process group) and retried")
+    func hangingHandlerIsKilled() async throws {
+        let ledger = try await Ledger.make("e2e_hang")
+        defer { Task { await ledger.close() } }
+        // A unique sleep duration marks the handler's processes for pgrep.
+        let marker = "sleep 300.\(UInt32.random(in: 10_000...99_999))"
+        let script = try handlerScript("""
+            input=$(cat)
+            case "$input" in
+              *'"attempt":1,'*) \(marker) & \(marker) ; exit 0 ;;
+            esac
+            echo '{"outcome": "resolved", "summary": "second attempt worked", "measures": [9]}'
+            """)
+        let outcome = try await ledger.submit([CaseInput(text: "退税没到账", taskForce: .tax)])[0]
+        let worker = try WorkerProcess(ledger, ["--task-force", "tax", "--handler", "exec", "--exec", script, "--time-limit", "1s"])
+        let resolved = await eventually(timeout: .seconds(40)) { try await ledger.state(of: outcome.caseID) == "resolved" }
+        worker.terminate()
+        _ = await worker.wait(timeout: 30)
+        #expect(resolved, "\(worker.output.suffix(2000))")
+        let failures = try await ledger.events(of: outcome.caseID, type: "attempt_failed")
+        #expect(failures.count == 1)
+        #expect(failures.first?.contains("time limit exceeded after 1 s") == true)
+        #expect(try await ledger.count("SELECT count(*) FROM resolutions WHERE case_id = $1", outcome.caseID) == 1)
+        // Nothing of the killed attempt survives: its process group was terminated.
+        let survivors = Process()
+        survivors.executableURL = URL(fileURLWithPath: "/usr/bin/pgrep")
+        survivors.arguments = ["-f", marker]
+        try survivors.run()
+        survivors.waitUntilExit()
+        #expect(survivors.terminationStatus == 1, "a process of the timed-out handler is still running")
+    }
+
+    @Test("an exec handler that prints garbage fails its attempt with the reason and its stderr kept")
+    func garbageOutputFails() async throws {
+        let ledger = try await Ledger.make("e2e_garbage")
+        defer { Task { await ledger.close() } }
+        let script = try handlerScript("""
+            cat > /dev/null
+            echo 'connecting to the legacy system: error 42' >&2
+            echo 'this is not json'
+            """)
+        let outcome = try await ledger.submit([CaseInput(text: "退税没到账", taskForce: .tax)])[0]
+        let worker = try WorkerProcess(ledger, ["--task-force", "tax", "--handler", "exec", "--exec", script])
+        let failed = await eventually { try await ledger.events(of: outcome.caseID, type: "attempt_failed").count >= 1 }
+        worker.terminate()
+        _ = await worker.wait(timeout: 30)
+        #expect(failed)
+        let failure = try await ledger.events(of: outcome.caseID, type: "attempt_failed").first ?? ""
+        #expect(failure.contains("invalid handler output"))
+        #expect(failure.contains("legacy system: error 42"))
+        #expect(try await ledger.state(of: outcome.caseID) == "open")
+        #expect(try await ledger.count("SELECT count(*) FROM resolutions") == 0)
+    }
+
+    @Test("a worker killed with SIGKILL mid-job loses nothing: the job is rescued and resolved once")
+    func sigkillLosesNothing() async throws {
+        let ledger = try await Ledger.make("e2e_sigkill")
+        defer { Task { await ledger.close() } }
+        let script = try handlerScript("""
+            cat > /dev/null
+            sleep 2
+            echo '{"outcome": "resolved", "summary": "done", "measures": [9]}'
+            """)
+        let outcome = try await ledger.submit([CaseInput(text: "退税没到账", taskForce: .tax)])[0]
+        let doomed = try WorkerProcess(ledger, ["--task-force", "tax", "--handler", "exec", "--exec", script, "--lease", "1s", "--name", "doomed"])
+        #expect(await eventually { try await ledger.count("SELECT count(*) FROM queue_jobs WHERE state = 'running'") == 1 })
+        doomed.killHard()
+        _ = await doomed.wait(timeout: 10)
+        let survivor = try WorkerProcess(ledger, ["--task-force", "tax", "--handler", "exec", "--exec", script, "--lease", "1s", "--name", "survivor"])
+        let resolved = await eventually(timeout: .seconds(40)) { try await ledger.state(of: outcome.caseID) == "resolved" }
+        survivor.terminate()
+        _ = await survivor.wait(timeout: 30)
+        #expect(resolved, "\(survivor.output.suffix(2000))")
+        #expect(try await ledger.count("SELECT count(*) FROM resolutions WHERE case_id = $1", outcome.caseID) == 1)
+        #expect(try await ledger.connection.query("SELECT worker FROM resolutions").first?.decode(0, as: String.self) == "survivor")
+        let errors = try await ledger.connection.query("SELECT errors::text FROM queue_job_archive").first?.decode(0, as: String.self) ?? ""
+        #expect(errors.contains("lease expired"))
+    }
+
+    @Test("SIGTERM drains: the running case finishes, the process exits cleanly, nothing is left running")
+    func sigtermDrains() async throws {
+        let ledger = try await Ledger.make("e2e_sigterm")
+        defer { Task { await ledger.close() } }
+        let script = try handlerScript("""
+            cat > /dev/null
+            sleep 2
+            echo '{"outcome": "resolved", "summary": "finished while draining"}'
+            """)
+        let outcome = try await ledger.submit([CaseInput(text: "退税没到账", taskForce: .tax)])[0]
+        let worker = try WorkerProcess(ledger, ["--task-force", "tax", "--handler", "exec", "--exec", script, "--grace", "20s"])
+        #expect(await eventually { try await ledger.count("SELECT count(*) FROM queue_jobs WHERE state = 'running'") == 1 })
+        worker.terminate()
+        #expect(await worker.wait(timeout: 30) == 0, "\(worker.output.suffix(2000))")
+        #expect(try await ledger.state(of: outcome.caseID) == "resolved")
+        #expect(try await ledger.count("SELECT count(*) FROM queue_jobs") == 0)
+        #expect(try await ledger.count("SELECT count(*) FROM workers WHERE stopped_at IS NOT NULL") == 1)
+    }
+
+    @Test("a handler's reroute lands the case in the other task force's queue, with the correction kept")
+    func rerouteLandsInOtherQueue() async throws {
+        let ledger = try await Ledger.make("e2e_reroute")
+        defer { Task { await ledger.close() } }
+        let script = try handlerScript("""
+            cat > /dev/null
+            echo '{"outcome": "reroute", "reroute_to": "legal", "summary": "a lawsuit: legal handles litigation"}'
+            """)
+        let outcome = try await ledger.submit([CaseInput(text: "对方起诉我们合同违约", taskForce: .tax)])[0]
+        let worker = try WorkerProcess(ledger, ["--task-force", "tax", "--handler", "exec", "--exec", script])
+        let moved = await eventually { try await ledger.count("SELECT count(*) FROM queue_jobs WHERE queue = 'legal' AND state = 'available'") == 1 }
+        worker.terminate()
+        _ = await worker.wait(timeout: 30)
+        #expect(moved)
+        #expect(try await ledger.connection.query("SELECT task_force FROM cases WHERE id = $1", outcome.caseID).first?.decode(0, as: String.self) == "legal")
+        #expect(try await ledger.count("SELECT count(*) FROM routing_corrections WHERE to_task_force = 'legal'") == 1)
+        #expect(try await ledger.events(of: outcome.caseID, type: "rerouted").count == 1)
+    }
+
+    @Test("a breached deadline escalates the case exactly once, through the leader's enforcer")
+    func deadlineBreachEscalatesOnce() async throws {
+        let ledger = try await Ledger.make("e2e_breach")
+        defer { Task { await ledger.close() } }
+        // Received a month ago: already past its deadline. No worker serves credit, so
+        // only the deadline enforcer (run by the maintenance leader) acts on it.
+        let outcome = try await ledger.submit([CaseInput(text: "政府拖欠工程款", taskForce: .credit, receivedAt: Date().addingTimeInterval(-30 * 24 * 3600))])[0]
+        let worker = try WorkerProcess(ledger, ["--task-force", "tax"])
+        let escalated = await eventually { try await ledger.count("SELECT escalation_level FROM cases WHERE id = $1", outcome.caseID) == 1 }
+        try await Task.sleep(for: .seconds(3))
+        worker.terminate()
+        _ = await worker.wait(timeout: 30)
+        #expect(escalated, "\(worker.output.suffix(2000))")
+        #expect(try await ledger.events(of: outcome.caseID, type: "deadline_breached").count == 1)
+        #expect(try await ledger.events(of: outcome.caseID, type: "escalated").count == 1)
+        #expect(try await ledger.events(of: outcome.caseID, type: "deadline_warning").count == 1)
+        #expect(try await ledger.count("SELECT count(*) FROM queue_jobs WHERE queue = 'credit' AND state = 'available'") == 1)
+        #expect(try await ledger.count("SELECT count(*) FROM queue_jobs WHERE queue = 'credit' AND state = 'cancelled'") == 1)
+    }
+}
