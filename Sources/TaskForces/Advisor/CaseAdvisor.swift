@@ -128,16 +128,21 @@ public struct CaseAdvisor: Sendable {
         let measures = Array(matches.prefix(3))
         let script = facts.language
 
-        // 1. Misrouted? Only automatic routings are second-guessed, and only when the
-        //    classifier and the measures agree on one other task force.
-        if facts.routingSource == "automatic", facts.escalationLevel == 0 {
+        // 1. Misrouted? A routing a person or a reroute already corrected is trusted.
+        //    Otherwise the case moves when the classifier is confident of another task
+        //    force (more so against an operator's choice), or when it and the best
+        //    matching measure agree on one.
+        if facts.routingSource != "corrected", facts.escalationLevel == 0 {
             let decision = classifier.classify(normalized: normalized)
-            if decision.predicted != facts.taskForce, decision.predicted != .triage, decision.confidence >= 0.85,
-               let top = measures.first, top.measure.taskForces == [decision.predicted] {
+            let needed = facts.routingSource == "manual" ? 0.95 : 0.85
+            let measuresAgree = measures.first.map { $0.measure.taskForces == [decision.predicted] } ?? false
+            if decision.predicted != facts.taskForce, decision.predicted != .triage,
+               decision.confidence >= needed || (measuresAgree && decision.confidence >= 0.6) {
+                let evidence = measures.first.map { ", measure \($0.measure.number) (\($0.matchedTerms.joined(separator: ", ")))" } ?? ""
                 return Resolution(
                     outcome: .reroute,
-                    summary: "belongs to \(decision.predicted.rawValue): classifier \(String(format: "%.2f", decision.confidence)), measure \(top.measure.number) (\(top.matchedTerms.joined(separator: ", ")))",
-                    measures: [top.measure.number], rerouteTo: decision.predicted)
+                    summary: "belongs to \(decision.predicted.rawValue): classifier \(String(format: "%.2f", decision.confidence))\(evidence)",
+                    measures: measures.first.map { [$0.measure.number] } ?? [], rerouteTo: decision.predicted)
             }
         }
 
