@@ -64,6 +64,17 @@ public struct CaseRecord: Sendable {
     public let events: [CaseEvent]
 }
 
+extension CaseRecord {
+    /// Where an open case stands against its deadline: `on_time`, `at_risk` (past the
+    /// warning point) or `breached`; `closed` once it is no longer open.
+    public func deadlineStatus(now: Date = Date()) -> String {
+        guard state == .open || state == .triage else { return "closed" }
+        if let dueAt, now >= dueAt { return "breached" }
+        if let warnAt, now >= warnAt { return "at_risk" }
+        return "on_time"
+    }
+}
+
 /// One ledger event.
 public struct CaseEvent: Sendable, Codable, Equatable {
     public let id: Int64

@@ -80,3 +80,45 @@ struct ImportReaderTests {
         #expect(throws: ImportError.self) { try ImportReader(path: "/tmp/file.xlsx") }
     }
 }
+
+@Suite("Bulk import into the ledger")
+struct BulkImportTests {
+    @Test("good rows are all imported, bad ones go to the rejects file with line and reason, and a re-import creates nothing")
+    func importWithRejectsAndReimport() async throws {
+        let fixture = try await LedgerFixture.make("bulk_import")
+        defer { Task { await fixture.close() } }
+        var lines = (0..<1_200).map { n in "{\"external_id\": \"row-\(n)\", \"text\": \"增值税留抵退税第\(n)号申请还没有到账\", \"enterprise\": \"企业\(n)\"}" }
+        lines.insert("{\"external_id\": \"bad-1\", \"text\": \"   \"}", at: 10)
+        lines.insert("{broken", at: 500)
+        lines.insert("{\"text\": \"Power cut\", \"channel\": \"fax\"}", at: 900)
+        let path = try temporaryFile(lines.joined(separator: "\n") + "\n", extension: "jsonl")
+        let importer = CaseImporter(intake: Shared.intake, batchSize: 250)
+        var rejected: [String] = []
+        let summary = try await importer.run(path: path, on: fixture.connection, onReject: { rejected.append($0) })
+        #expect(summary.rows == 1_203)
+        #expect(summary.created == 1_200)
+        #expect(summary.rejected == 3)
+        #expect(rejected.map { $0.prefix(9) } == ["line 11: ", "line 501:", "line 901:"])
+        let rejects = try String(contentsOfFile: CaseImporter.rejectsPath(for: path), encoding: .utf8).split(separator: "\n")
+        #expect(rejects.count == 3)
+        #expect(rejects[1].contains("\"raw\":\"{broken\""))
+        #expect(try await fixture.count("SELECT count(*) FROM cases") == 1_200)
+        #expect(try await fixture.count("SELECT count(*) FROM queue_jobs") == 1_200)
+        #expect(try await fixture.count("SELECT count(*) FROM case_events WHERE type = 'enqueued'") == 1_200)
+
+        let again = try await importer.run(path: path, on: fixture.connection)
+        #expect(again.created == 0)
+        #expect(again.alreadyImported == 1_200)
+        #expect(try await fixture.count("SELECT count(*) FROM cases") == 1_200)
+        #expect(try await fixture.count("SELECT count(*) FROM queue_jobs") == 1_200)
+    }
+
+    @Test("a missing file is a clear error, not an empty import")
+    func missingFile() async throws {
+        let fixture = try await LedgerFixture.make("missing_file")
+        defer { Task { await fixture.close() } }
+        await #expect(throws: ImportError.self) {
+            _ = try await CaseImporter(intake: Shared.intake).run(path: "/nonexistent/cases.jsonl", on: fixture.connection)
+        }
+    }
+}

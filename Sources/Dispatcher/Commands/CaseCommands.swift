@@ -139,13 +139,14 @@ struct CaseCommand: AsyncParsableCommand {
                 "deadline_rule": record.deadlineRule ?? NSNull(), "duplicate_of": record.duplicateOf ?? NSNull(),
                 "repeat_count": record.repeatCount, "current_job_id": record.currentJobID ?? NSNull(),
                 "resolved_at": record.resolvedAt.map(PostgresTimestamp.format) ?? NSNull(), "events": events,
+                "deadline_status": record.deadlineStatus(),
             ]
             print(String(decoding: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes]), as: UTF8.self))
             return
         }
         print("case \(record.id)\(record.externalID.map { " (\($0))" } ?? "")  \(record.state.rawValue)  \(record.taskForce.rawValue) — \(record.taskForce.chineseName)")
         print("enterprise: \(record.enterprise ?? "-")   contact: \(record.contact ?? "-")   channel: \(record.channel)   language: \(record.language)")
-        print("received \(formatDate(record.receivedAt))   due \(formatDate(record.dueAt)) (first due \(formatDate(record.originalDueAt)))   warn \(formatDate(record.warnAt))")
+        print("received \(formatDate(record.receivedAt))   due \(formatDate(record.dueAt)) (first due \(formatDate(record.originalDueAt)))   warn \(formatDate(record.warnAt))   deadline: \(record.deadlineStatus().replacingOccurrences(of: "_", with: " "))")
         print("routing: \(record.routingSource), confidence \(record.confidence.map { String(format: "%.2f", $0) } ?? "-"), kind \(record.kind ?? "-"), urgent \(record.urgent), level \(record.escalationLevel), repeats \(record.repeatCount)")
         if let rule = record.deadlineRule { print("deadline rule: \(rule)") }
         print("text: \(record.text)")

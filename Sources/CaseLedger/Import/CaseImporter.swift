@@ -1,0 +1,122 @@
+import Foundation
+import PostgresClient
+import TaskForces
+
+/// Counts of one import.
+public struct ImportSummary: Sendable, Equatable {
+    public var rows = 0
+    public var created = 0
+    public var merged = 0
+    public var alreadyImported = 0
+    public var rejected = 0
+    public var perTaskForce: [TaskForce: Int] = [:]
+
+    public init() {}
+
+    mutating func count(_ outcome: IntakeOutcome) {
+        switch outcome.disposition {
+        case .created:
+            created += 1
+            perTaskForce[outcome.taskForce, default: 0] += 1
+        case .merged: merged += 1
+        case .duplicateExternalID: alreadyImported += 1
+        }
+    }
+
+    /// A plain-text summary.
+    public func report(elapsed: TimeInterval) -> String {
+        var lines = ["imported \(rows) rows in \(String(format: "%.1f", elapsed)) s (\(Int(Double(rows) / max(elapsed, 0.001))) rows/s): \(created) new cases, \(merged) repeated demands linked, \(alreadyImported) already imported, \(rejected) rejected"]
+        lines.append("new cases per task force:")
+        for taskForce in TaskForce.allCases {
+            lines.append("  \(taskForce.rawValue.padding(toLength: 15, withPad: " ", startingAt: 0)) \(perTaskForce[taskForce] ?? 0)")
+        }
+        return lines.joined(separator: "\n")
+    }
+}
+
+/// Streams a file into the case ledger in batches, one transaction per batch.
+///
+/// Bad rows are written to `<file>.rejects.jsonl` — `{"line", "error", "raw"}` — and
+/// reported through `onReject`; every good row is imported. External ids make a second
+/// import of the same file create nothing new.
+public struct CaseImporter: Sendable {
+    public let intake: CaseIntake
+    public let batchSize: Int
+
+    public init(intake: CaseIntake, batchSize: Int = 500) {
+        self.intake = intake
+        self.batchSize = max(1, batchSize)
+    }
+
+    /// The rejects file written beside `path`.
+    public static func rejectsPath(for path: String) -> String { path + ".rejects.jsonl" }
+
+    /// Imports `path`.
+    /// - Parameters:
+    ///   - path: a `.jsonl` or `.csv` file.
+    ///   - connection: where the cases go.
+    ///   - onReject: called with each rejected row's message (line number and reason).
+    ///   - onProgress: called after each batch with rows done and bytes read.
+    /// - Throws: ``ImportError`` when the file itself cannot be read; database errors
+    ///   after five retries of a batch.
+    public func run(
+        path: String, on connection: PostgresConnection,
+        onReject: (String) -> Void = { _ in }, onProgress: (_ rows: Int, _ bytesRead: Int, _ totalBytes: Int) -> Void = { _, _, _ in }
+    ) async throws -> ImportSummary {
+        let reader = try ImportReader(path: path)
+        let rejectsPath = Self.rejectsPath(for: path)
+        try? FileManager.default.removeItem(atPath: rejectsPath)
+        var rejects: FileHandle?
+        defer { try? rejects?.close() }
+        func reject(_ row: ImportRow, _ reason: String) throws {
+            onReject(reason)
+            if rejects == nil {
+                guard FileManager.default.createFile(atPath: rejectsPath, contents: nil),
+                      let handle = FileHandle(forWritingAtPath: rejectsPath) else {
+                    throw ImportError("cannot write the rejects file \(rejectsPath)")
+                }
+                rejects = handle
+            }
+            let object: [String: Any] = ["line": row.line, "error": reason, "raw": row.raw]
+            rejects?.write(try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes]) + Data("\n".utf8))
+        }
+        var summary = ImportSummary()
+        while true {
+            let rows = try reader.nextBatch(limit: batchSize)
+            if rows.isEmpty { break }
+            var prepared: [PreparedCase] = []
+            for row in rows {
+                switch row.result {
+                case .success(let input):
+                    do {
+                        prepared.append(try intake.prepare(input))
+                    } catch {
+                        try reject(row, "line \(row.line): \(error)")
+                        summary.rejected += 1
+                    }
+                case .failure(let error):
+                    try reject(row, error.reason)
+                    summary.rejected += 1
+                }
+            }
+            for outcome in try await store(prepared, on: connection) { summary.count(outcome) }
+            summary.rows += rows.count
+            onProgress(summary.rows, reader.bytesRead, reader.totalBytes)
+        }
+        return summary
+    }
+
+    /// One transaction per batch; a transient failure retries the whole batch, which is
+    /// safe: nothing of a failed transaction remains and external ids make it idempotent.
+    private func store(_ prepared: [PreparedCase], on connection: PostgresConnection) async throws -> [IntakeOutcome] {
+        var attempt = 0
+        while true {
+            do {
+                return try await connection.transaction { try await intake.store(prepared, on: $0) }
+            } catch let error as PostgresError where error.isTransient && attempt < 5 {
+                attempt += 1
+                try await Task.sleep(for: .milliseconds(200 * attempt))
+            }
+        }
+    }
+}
