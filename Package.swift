@@ -22,6 +22,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-metrics", from: "2.5.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.6.0"),
         .package(url: "https://github.com/swiftlang/swift-subprocess", from: "1.0.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.0.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.0.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "5.0.0"),
     ],
     targets: [
         // libpq, the PostgreSQL C client library (Debian: libpq-dev).
@@ -74,6 +77,18 @@ let package = Package(
             ],
             swiftSettings: strictSettings
         ),
+        // Dashboards: the JSON API and self-contained web page over the `dashboard` views,
+        // Prometheus metrics, health checks (Hummingbird).
+        .target(
+            name: "Dashboard",
+            dependencies: [
+                "PostgresClient", "TaskForces",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strictSettings
+        ),
         // The project's schema: migrations/*.sql embedded into the binaries at build time.
         .target(
             name: "Schema",
@@ -95,8 +110,9 @@ let package = Package(
         .executableTarget(
             name: "Dispatcher",
             dependencies: [
-                "PostgresClient", "QueueCore", "Schema", "TaskForces", "CaseLedger",
+                "PostgresClient", "QueueCore", "Schema", "TaskForces", "CaseLedger", "Dashboard",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strictSettings
@@ -104,7 +120,10 @@ let package = Package(
         .executableTarget(
             name: "Worker",
             dependencies: [
-                "PostgresClient", "QueueCore", "Schema", "TaskForces", "CaseLedger", "CaseWorker",
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                "PostgresClient", "QueueCore", "Schema", "TaskForces", "CaseLedger", "CaseWorker", "Dashboard",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -142,6 +161,15 @@ let package = Package(
         .testTarget(
             name: "CaseLedgerTests",
             dependencies: ["CaseLedger", "TaskForces", "QueueCore", "PostgresClient", "PostgresTestSupport"],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "DashboardTests",
+            dependencies: [
+                "Dashboard", "CaseLedger", "TaskForces", "PostgresClient", "PostgresTestSupport", "Schema",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "Yams", package: "Yams"),
+            ],
             swiftSettings: strictSettings
         ),
         // End-to-end: real `worker` processes against a real database.

@@ -4,6 +4,7 @@ import Logging
 import PostgresClient
 import QueueCore
 import ServiceLifecycle
+import Synchronization
 import TaskForces
 
 /// Settings of a department worker process.
@@ -29,6 +30,8 @@ public struct CaseWorkerConfiguration: Sendable {
     public var retryStrategy: RetryStrategy = .exponentialJitter(base: .seconds(2), maximum: .seconds(300))
     /// Graceful-shutdown grace period.
     public var shutdownGracePeriod: Duration = .seconds(30)
+    /// How often the maintenance leader refreshes the dashboards' historical aggregates.
+    public var dashboardRefreshInterval: Duration = .seconds(30)
 
     public init(taskForces: [TaskForce], name: String? = nil) {
         self.taskForces = taskForces
@@ -75,12 +78,16 @@ public final class CaseWorker: Service, Sendable {
         runtimeConfiguration.pollOnly = configuration.pollOnly
         runtimeConfiguration.retryStrategy = configuration.retryStrategy
         runtimeConfiguration.shutdownGracePeriod = configuration.shutdownGracePeriod
-        runtimeConfiguration.maintenance.extraTasks = [{ connection in
-            let result = try await enforcer.enforce(on: connection)
-            if result.warnings + result.breaches > 0 {
-                logger.notice("deadlines enforced", metadata: ["warnings": "\(result.warnings)", "breaches": "\(result.breaches)"])
-            }
-        }]
+        let refresher = DashboardRefresher(interval: configuration.dashboardRefreshInterval)
+        runtimeConfiguration.maintenance.extraTasks = [
+            { connection in
+                let result = try await enforcer.enforce(on: connection)
+                if result.warnings + result.breaches > 0 {
+                    logger.notice("deadlines enforced", metadata: ["warnings": "\(result.warnings)", "breaches": "\(result.breaches)"])
+                }
+            },
+            { connection in try await refresher.refreshIfDue(on: connection) },
+        ]
         let handler = CaseHandlers.make(configuration.handler, loader: CaseLoader(pool: pool), advisor: advisor)
         self.runtime = JobRuntime(
             database: database, configuration: runtimeConfiguration, handlers: [CaseJob.kind: handler],
@@ -138,5 +145,23 @@ public final class CaseWorker: Service, Sendable {
 
     private func markStopped() async {
         _ = try? await pool.query(WorkerQueries.workerStopped, configuration.name)
+    }
+}
+
+/// Refreshes the dashboards' materialized views at most once per interval (leader only).
+final class DashboardRefresher: Sendable {
+    private let interval: Duration
+    private let last = Mutex<ContinuousClock.Instant?>(nil)
+
+    init(interval: Duration) { self.interval = interval }
+
+    func refreshIfDue(on connection: PostgresConnection) async throws {
+        let now = ContinuousClock.now
+        let due = last.withLock { last -> Bool in
+            if let previous = last, now - previous < interval { return false }
+            last = now
+            return true
+        }
+        if due { try await connection.query(WorkerQueries.refreshDashboards) }
     }
 }

@@ -42,6 +42,7 @@ public struct ResolutionRecorder: Sendable {
             rows.map { RawJSON("[" + $0.resolution.measures.map(String.init).joined(separator: ",") + "]") },
             rows.map(\.resolution.responsibleUnit), rows.map(\.resolution.nextStep), rows.map { $0.resolution.rerouteTo?.rawValue },
             rows.map { _ in handlerName }, rows.map { _ in worker }, rows.map(\.job.duration))
+        try await connection.query(WorkerQueries.firstResponse, rows.map(\.caseJob.caseID))
         // Resolved and rejected cases close in one statement.
         let closing = rows.filter { $0.resolution.outcome == .resolved || $0.resolution.outcome == .reject }
         var closed: Set<Int64> = []

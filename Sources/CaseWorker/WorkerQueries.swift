@@ -31,6 +31,15 @@ enum WorkerQueries {
         RETURNING c.id
         """
 
+    /// Marks the first answer a case got (any outcome). Index: primary key.
+    static let firstResponse = """
+        UPDATE cases SET first_response_at = now()
+        WHERE id = ANY($1::bigint[]) AND first_response_at IS NULL
+        """
+
+    /// Refreshes the dashboards' historical aggregates (migration 0005).
+    static let refreshDashboards = "SELECT dashboard.refresh()"
+
     /// Locks one case for an escalation or reroute. Index: primary key.
     static let lockCase = """
         SELECT id, task_force, state::text AS state, escalation_level, urgent, kind, current_job_id, text

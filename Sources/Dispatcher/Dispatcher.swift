@@ -8,7 +8,7 @@ struct Dispatcher: AsyncParsableCommand {
         subcommands: [
             MigrateCommand.self, SubmitCommand.self, ImportCommand.self, StatusCommand.self, CaseCommand.self,
             RerouteCommand.self, TriageCommand.self, CancelCommand.self, ReportCommand.self,
-            ClassifyCommand.self, TrainCommand.self, EvalCommand.self,
+            DashboardCommand.self, RolesCommand.self, ClassifyCommand.self, TrainCommand.self, EvalCommand.self,
         ]
     )
 }

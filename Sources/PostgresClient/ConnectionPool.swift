@@ -60,7 +60,7 @@ public actor ConnectionPool {
     @discardableResult
     public func query(_ sql: String, _ parameters: any PostgresEncodable...) async throws -> QueryResult {
         let parameters = parameters
-        return try await withConnection { try await $0.query(sql, parameters) }
+        return try await withConnection { try await $0.query(sql, parameters: parameters) }
     }
 
     /// Closes idle connections now and the others as they come back; wakes waiters with an error.

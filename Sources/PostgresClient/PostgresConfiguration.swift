@@ -16,6 +16,8 @@ public struct PostgresConfiguration: Sendable {
     public var connectTimeoutSeconds: Int
     /// Overrides the database named in `connectionString` (e.g. a per-test database).
     public var database: String?
+    /// Overrides the user named in `connectionString` (e.g. to act as another role).
+    public var user: String?
 
     /// - Parameters:
     ///   - connectionString: a libpq URI or conninfo string; empty means `PG*` variables.
@@ -37,6 +39,13 @@ public struct PostgresConfiguration: Sendable {
     public func with(database: String) -> PostgresConfiguration {
         var copy = self
         copy.database = database
+        return copy
+    }
+
+    /// The same server and database, another user.
+    public func with(user: String) -> PostgresConfiguration {
+        var copy = self
+        copy.user = user
         return copy
     }
 

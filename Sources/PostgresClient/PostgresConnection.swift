@@ -75,7 +75,7 @@ public actor PostgresConnection {
     ///   - sql: a single statement with `$1`, `$2`, … placeholders.
     ///   - parameters: the values of the placeholders, in order (`nil` optional = NULL).
     @discardableResult
-    public func query(_ sql: String, _ parameters: [any PostgresEncodable]) throws -> QueryResult {
+    public func query(_ sql: String, parameters: [any PostgresEncodable]) throws -> QueryResult {
         let connection = try connectedHandle()
         let texts = parameters.map(\.postgresText)
         for (index, text) in texts.enumerated() where text?.utf8.contains(0) == true {
@@ -90,7 +90,7 @@ public actor PostgresConnection {
     /// Runs one statement with bound parameters and returns its rows.
     @discardableResult
     public func query(_ sql: String, _ parameters: any PostgresEncodable...) throws -> QueryResult {
-        try query(sql, parameters)
+        try query(sql, parameters: parameters)
     }
 
     /// Runs a script of one or more statements without parameters (migrations, DDL).
@@ -167,6 +167,10 @@ public actor PostgresConnection {
         if let database = configuration.database {
             keywords.append("dbname")
             values.append(database)
+        }
+        if let user = configuration.user {
+            keywords.append("user")
+            values.append(user)
         }
         let pointer: OpaquePointer? = withCStringArray(keywords + [nil]) { keys in
             withCStringArray(values.map(Optional.some) + [nil]) { vals in

@@ -1,7 +1,11 @@
 import ArgumentParser
 import CaseLedger
 import CaseWorker
+import Dashboard
 import Foundation
+import Hummingbird
+import Metrics
+import Prometheus
 import Logging
 import PostgresClient
 import ServiceLifecycle
@@ -31,6 +35,8 @@ struct Worker: AsyncParsableCommand {
     @Option(help: "Unique name of this process (default host-pid).") var name: String?
     @Option(name: .customLong("grace"), help: "Graceful-shutdown grace period.") var grace = "30s"
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error.") var logLevel = "info"
+    @Option(name: .customLong("metrics-listen"), help: ArgumentHelp("Serve this process's Prometheus metrics on HOST:PORT (/metrics).", valueName: "HOST:PORT"))
+    var metricsListen: String?
     @Option(name: .customLong("database-url"), help: ArgumentHelp("libpq URI or conninfo (default $DATABASE_URL, then PG* variables).", valueName: "URL"))
     var databaseURL: String?
 
@@ -69,9 +75,24 @@ struct Worker: AsyncParsableCommand {
         let worker = CaseWorker(
             database: database, configuration: configuration, policy: try TimeLimitPolicy.bundledDefault(),
             calendar: try WorkCalendar.bundledDefault(), advisor: advisor, logger: logger)
-        let group = ServiceGroup(configuration: .init(
-            services: [.init(service: worker, successTerminationBehavior: .gracefullyShutdownGroup)],
-            gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
+            .init(service: worker, successTerminationBehavior: .gracefullyShutdownGroup),
+        ]
+        if let metricsListen {
+            let (host, port) = try DashboardApp.parseListen(metricsListen)
+            let registry = PrometheusCollectorRegistry()
+            MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
+            let router = Router()
+            router.get("/metrics") { _, _ -> Response in
+                Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+                         body: .init(byteBuffer: ByteBuffer(string: registry.emitToString())))
+            }
+            router.get("/healthz") { _, _ in "ok\n" }
+            services.append(.init(service: Application(
+                router: router, configuration: .init(address: .hostname(host, port: port), serverName: "taskforce-worker"), logger: logger)))
+            logger.info("metrics on http://\(host):\(port)/metrics")
+        }
+        let group = ServiceGroup(configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
     }
 

@@ -16,7 +16,7 @@ struct QueueFixture {
     }
 
     func count(_ sql: String, _ parameters: any PostgresEncodable...) async throws -> Int {
-        try await connection.query(sql, parameters).first!.decode(0, as: Int.self)
+        try await connection.query(sql, parameters: parameters).first!.decode(0, as: Int.self)
     }
 
     func close() async { await connection.close() }

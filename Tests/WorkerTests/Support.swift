@@ -39,7 +39,7 @@ struct Ledger {
     }
 
     func count(_ sql: String, _ parameters: any PostgresEncodable...) async throws -> Int {
-        try await connection.query(sql, parameters).first!.decode(0, as: Int.self)
+        try await connection.query(sql, parameters: parameters).first!.decode(0, as: Int.self)
     }
 
     func state(of caseID: Int64) async throws -> String {

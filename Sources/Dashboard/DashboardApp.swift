@@ -1,0 +1,60 @@
+import Foundation
+import Hummingbird
+import Logging
+import PostgresClient
+
+/// The dashboard's HTTP service:
+/// - `GET /` — a self-contained page (no file fetched from the internet) refreshing itself;
+/// - `GET /api/summary` — the JSON behind it (``DashboardSnapshot``);
+/// - `GET /metrics` — Prometheus text;
+/// - `GET /healthz` — `ok` when the database answers, 503 otherwise.
+public enum DashboardApp {
+    /// The routes, over a pool of (ideally read-only) connections.
+    public static func router(pool: ConnectionPool) -> Router<BasicRequestContext> {
+        let router = Router()
+        router.get("/") { _, _ -> Response in
+            Response(status: .ok, headers: [.contentType: "text/html; charset=utf-8", .cacheControl: "no-store"],
+                     body: .init(byteBuffer: ByteBuffer(string: DashboardPage.html)))
+        }
+        router.get("/api/summary") { _, _ -> Response in
+            let snapshot = try await pool.withConnection { try await DashboardSnapshot.load(on: $0) }
+            return Response(status: .ok, headers: [.contentType: "application/json", .cacheControl: "no-store"],
+                            body: .init(byteBuffer: ByteBuffer(bytes: try snapshot.json())))
+        }
+        router.get("/metrics") { _, _ -> Response in
+            let snapshot = try await pool.withConnection { try await DashboardSnapshot.load(on: $0) }
+            return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+                            body: .init(byteBuffer: ByteBuffer(string: DashboardMetrics.render(snapshot))))
+        }
+        router.get("/healthz") { _, _ -> Response in
+            do {
+                try await pool.query("SELECT 1")
+                return Response(status: .ok, headers: [.contentType: "text/plain"], body: .init(byteBuffer: ByteBuffer(string: "ok\n")))
+            } catch {
+                return Response(status: .serviceUnavailable, headers: [.contentType: "text/plain"],
+                                body: .init(byteBuffer: ByteBuffer(string: "database unavailable\n")))
+            }
+        }
+        return router
+    }
+
+    /// The application listening on `host:port`.
+    public static func application(pool: ConnectionPool, host: String, port: Int, logger: Logger) -> some ApplicationProtocol {
+        Application(router: router(pool: pool), configuration: .init(address: .hostname(host, port: port), serverName: "taskforce-dashboard"), logger: logger)
+    }
+
+    /// Parses `HOST:PORT` (e.g. `127.0.0.1:8080`, `0.0.0.0:9100`).
+    public static func parseListen(_ text: String) throws -> (host: String, port: Int) {
+        guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]), (1...65_535).contains(port) else {
+            throw ListenAddressError(text: text)
+        }
+        let host = String(text[..<colon])
+        return (host.isEmpty ? "127.0.0.1" : host, port)
+    }
+}
+
+/// A `--listen` value that is not `HOST:PORT`.
+public struct ListenAddressError: Error, CustomStringConvertible {
+    public let text: String
+    public var description: String { "listen address \"\(text)\" must be HOST:PORT, e.g. 127.0.0.1:8080" }
+}

@@ -1,0 +1,32 @@
+/// The dashboard's reads: only the views of schema `dashboard` (so the read-only role
+/// `taskforce_dashboard` suffices). See docs/dashboards.md for their columns.
+enum DashboardQueries {
+    static let backlog = "SELECT task_force, state, cases FROM dashboard.backlog"
+    static let atRisk = """
+        SELECT task_force, count(*) FILTER (WHERE NOT breached) AS at_risk, count(*) FILTER (WHERE breached) AS breached
+        FROM dashboard.cases_at_risk GROUP BY task_force
+        """
+    static let atRiskCases = """
+        SELECT case_id, task_force, escalation_level, enterprise, due_at, minutes_to_due, breached
+        FROM dashboard.cases_at_risk ORDER BY due_at LIMIT 20
+        """
+    static let throughput = "SELECT hour, task_force, received, resolved FROM dashboard.throughput_hourly ORDER BY hour, task_force"
+    static let timeToResolve = "SELECT task_force, resolved, median_resolve_seconds, p90_resolve_seconds FROM dashboard.time_to_resolve"
+    static let escalations = "SELECT task_force, level, escalations FROM dashboard.escalations"
+    static let reroutes = "SELECT task_force, rerouted_away, misrouting_rate::float8 AS misrouting_rate FROM dashboard.reroutes"
+    static let rates = """
+        SELECT task_force, received, responded, resolved, resolved_on_time,
+               response_rate::float8 AS response_rate, on_time_resolution_rate::float8 AS on_time_resolution_rate,
+               resolution_rate::float8 AS resolution_rate
+        FROM dashboard.rates
+        """
+    static let breaches = "SELECT task_force, breaches FROM dashboard.breaches"
+    static let workers = """
+        SELECT name, host, pid, array_to_string(task_forces, ',') AS task_forces, handler, slots, last_heartbeat_at, alive,
+               running_jobs, completed_jobs
+        FROM dashboard.workers WHERE stopped_at IS NULL OR stopped_at > now() - interval '1 hour'
+        ORDER BY alive DESC, name LIMIT 200
+        """
+    static let queueDepth = "SELECT queue, available, running, waiting, discarded, oldest_available_seconds FROM dashboard.queue_depth"
+    static let discarded = "SELECT job_id, queue, case_id, attempts, finished_at, last_error FROM dashboard.discarded_jobs ORDER BY finished_at DESC NULLS LAST LIMIT 20"
+}
