@@ -11,7 +11,7 @@
 -- When a case first got an answer (any outcome, escalation or reroute): for response rates.
 ALTER TABLE cases ADD COLUMN first_response_at timestamptz;
 
-CREATE INDEX cases_open_state ON cases (task_force, state) WHERE state IN ('open', 'triage');
+CREATE INDEX cases_open_state ON cases (task_force, state) WHERE state IN ('open', 'triage', 'escalated');
 CREATE INDEX cases_received_at ON cases (received_at);
 CREATE INDEX cases_resolved_at ON cases (resolved_at) WHERE resolved_at IS NOT NULL;
 CREATE INDEX case_events_type_at ON case_events (type, at) WHERE type IN ('escalated', 'rerouted', 'deadline_breached');
@@ -19,18 +19,29 @@ CREATE INDEX queue_jobs_available_age ON queue_jobs (queue, run_at) WHERE state 
 
 CREATE SCHEMA dashboard;
 
--- Backlog per task force and state (unfinished cases only).
+-- Backlog per task force and state: unfinished cases, including those escalated to
+-- the top of the chain (waiting for the task force's people). The top-escalated ones
+-- are counted from the partial index alone (they can pile up); open cases, few by
+-- nature, are joined with their jobs to tell running from queued.
 CREATE VIEW dashboard.backlog AS
-SELECT c.task_force,
-       CASE WHEN c.state = 'triage' THEN 'triage'
-            WHEN j.state = 'running' THEN 'running'
-            WHEN c.escalation_level > 0 THEN 'escalated'
-            ELSE 'queued' END AS state,
-       count(*)::bigint AS cases
-FROM cases c
-LEFT JOIN queue_jobs j ON j.id = c.current_job_id
-WHERE c.state IN ('open', 'triage')
-GROUP BY 1, 2;
+SELECT task_force, state, sum(cases)::bigint AS cases
+FROM (
+    SELECT c.task_force, 'escalated' AS state, count(*) AS cases
+    FROM cases c WHERE c.state = 'escalated'
+    GROUP BY 1
+    UNION ALL
+    SELECT c.task_force,
+           CASE WHEN c.state = 'triage' THEN 'triage'
+                WHEN j.state = 'running' THEN 'running'
+                WHEN c.escalation_level > 0 THEN 'escalated'
+                ELSE 'queued' END,
+           count(*)
+    FROM cases c
+    LEFT JOIN queue_jobs j ON j.id = c.current_job_id
+    WHERE c.state IN ('open', 'triage')
+    GROUP BY 1, 2
+) parts
+GROUP BY task_force, state;
 
 -- Open cases past their warning point (at risk) or their due time (breached).
 CREATE VIEW dashboard.cases_at_risk AS
