@@ -13,6 +13,7 @@ let package = Package(
     products: [
         .executable(name: "dispatcher", targets: ["Dispatcher"]),
         .executable(name: "worker", targets: ["Worker"]),
+        .executable(name: "queue-bench", targets: ["QueueBench"]),
         .library(name: "QueueCore", targets: ["QueueCore"]),
         .library(name: "PostgresClient", targets: ["PostgresClient"]),
     ],
@@ -127,6 +128,15 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        // Benchmarks (scripts/bench): enqueue, process, latency, classify, sizes.
+        .executableTarget(
+            name: "QueueBench",
+            dependencies: [
+                "PostgresClient", "QueueCore", "Schema", "TaskForces", "CaseLedger", "CaseWorker",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strictSettings
         ),

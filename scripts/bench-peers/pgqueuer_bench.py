@@ -9,8 +9,9 @@ Steps:
      same code path as `pgq install`) if it is not installed yet. Durable
      defaults: logged tables, no server settings are changed.
   2. Remove leftovers of earlier runs of this benchmark (entrypoint
-     BENCH_ENTRYPOINT only), then enqueue N no-op jobs with ONE batch
-     `Queries.enqueue([...], [...], [...])` call (timed: enqueue_seconds).
+     BENCH_ENTRYPOINT only) and VACUUM ANALYZE the queue table, then enqueue
+     N no-op jobs with ONE batch `Queries.enqueue([...], [...], [...])` call
+     (timed: enqueue_seconds), then CHECKPOINT if the role may.
   3. Spawn --processes worker processes. Each opens --concurrency asyncpg
      connections and runs one PgQueuer QueueManager per connection (this is
      how PgQueuer's own tools/benchmark.py scales consumers: `--dequeue N`),
@@ -125,6 +126,19 @@ def worker_main(dsn, concurrency, batch_size, ready, go, stop, index):
 # --------------------------------------------------------------------------
 
 
+CAN_CHECKPOINT = (
+    "SELECT rolsuper OR pg_has_role(current_user, 'pg_checkpoint', 'MEMBER') "
+    "FROM pg_roles WHERE rolname = current_user"
+)
+
+
+async def checkpoint_if_allowed(conn) -> None:
+    # Flush the enqueue's WAL before the timed part, so that a checkpoint does
+    # not land inside it (same as bench-sql/setup.sql). No setting is changed.
+    if await conn.fetchval(CAN_CHECKPOINT):
+        await conn.execute("CHECKPOINT")
+
+
 async def prepare_and_enqueue(dsn: str, jobs: int) -> tuple[float, str, str]:
     import asyncpg
 
@@ -154,6 +168,7 @@ async def prepare_and_enqueue(dsn: str, jobs: int) -> tuple[float, str, str]:
         enqueue_seconds = time.perf_counter() - t
         if len(ids) != jobs:
             raise RuntimeError(f"enqueue returned {len(ids)} ids, expected {jobs}")
+        await checkpoint_if_allowed(conn)
         return enqueue_seconds, queue_table, log_table
     finally:
         await conn.close()

@@ -1,0 +1,286 @@
+import ArgumentParser
+import CaseLedger
+import CaseWorker
+import Foundation
+import PostgresClient
+import QueueCore
+import Schema
+import Synchronization
+import TaskForces
+
+/// Benchmarks of the queue and the product, driven by `scripts/bench`. Every
+/// subcommand prints one JSON line with its measurements.
+@main
+struct QueueBench: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "queue-bench",
+        abstract: "Benchmarks (see scripts/bench and docs/BENCHMARKS.md).",
+        subcommands: [Prepare.self, EnqueueSingle.self, EnqueueBatch.self, EnqueueCopy.self, Process.self, Runner.self,
+                      Latency.self, Classify.self, Sizes.self])
+}
+
+struct Connection: ParsableArguments {
+    @Option(name: .customLong("database-url")) var databaseURL: String?
+    var configuration: PostgresConfiguration {
+        databaseURL.map { PostgresConfiguration(connectionString: $0, applicationName: "bench") } ?? .fromEnvironment(applicationName: "bench")
+    }
+}
+
+func emit(_ object: [String: Any]) {
+    let data = try! JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
+    FileHandle.standardOutput.write(data + Data("\n".utf8))
+}
+
+func seconds(since start: ContinuousClock.Instant) -> Double {
+    let (s, atto) = (ContinuousClock.now - start).components
+    return Double(s) + Double(atto) / 1e18
+}
+
+/// Empties the queue tables (between runs).
+struct Prepare: AsyncParsableCommand {
+    @OptionGroup var connection: Connection
+    func run() async throws {
+        let db = try await PostgresConnection.connect(connection.configuration)
+        try await Schema.runner().apply(on: db)
+        try await db.executeScript("""
+            TRUNCATE queue_jobs, queue_job_archive, queue_leader, resolutions, routing_corrections, workers;
+            ALTER TABLE case_events DISABLE TRIGGER case_events_no_truncate;
+            TRUNCATE case_events, cases CASCADE;
+            ALTER TABLE case_events ENABLE TRIGGER case_events_no_truncate;
+            VACUUM ANALYZE queue_jobs; VACUUM ANALYZE queue_job_archive;
+            """)
+        _ = try? await db.query("SELECT pg_stat_statements_reset()")
+        await db.close()
+        emit(["prepared": true])
+    }
+}
+
+struct EnqueueSingle: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "enqueue-single")
+    @OptionGroup var connection: Connection
+    @Option var jobs = 5_000
+    func run() async throws {
+        let db = try await PostgresConnection.connect(connection.configuration)
+        let start = ContinuousClock.now
+        for n in 0..<jobs {
+            try await JobQueue.enqueue(NewJob(queue: "bench", kind: "noop", payload: "{\"n\": \(n)}"), on: db)
+        }
+        let elapsed = seconds(since: start)
+        await db.close()
+        emit(["bench": "enqueue_single", "jobs": jobs, "seconds": elapsed, "jobs_per_second": Double(jobs) / elapsed])
+    }
+}
+
+struct EnqueueBatch: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "enqueue-batch")
+    @OptionGroup var connection: Connection
+    @Option var jobs = 100_000
+    @Option var batch = 1_000
+    func run() async throws {
+        let db = try await PostgresConnection.connect(connection.configuration)
+        let all = (0..<jobs).map { NewJob(queue: "bench", kind: "noop", payload: "{\"n\": \($0)}") }
+        let start = ContinuousClock.now
+        var index = 0
+        while index < all.count {
+            let end = min(index + batch, all.count)
+            try await JobQueue.enqueue(Array(all[index..<end]), on: db)
+            index = end
+        }
+        let elapsed = seconds(since: start)
+        await db.close()
+        emit(["bench": "enqueue_batch", "jobs": jobs, "batch": batch, "seconds": elapsed, "jobs_per_second": Double(jobs) / elapsed])
+    }
+}
+
+struct EnqueueCopy: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "enqueue-copy")
+    @OptionGroup var connection: Connection
+    @Option var jobs = 100_000
+    @Option var queue = "bench"
+    @Option var kind = "noop"
+    func run() async throws {
+        let db = try await PostgresConnection.connect(connection.configuration)
+        let all = (0..<jobs).map { NewJob(queue: queue, kind: kind, payload: "{\"n\": \($0)}") }
+        let start = ContinuousClock.now
+        try await JobQueue.copy(all, on: db)
+        let elapsed = seconds(since: start)
+        await db.close()
+        emit(["bench": "enqueue_copy", "jobs": jobs, "seconds": elapsed, "jobs_per_second": Double(jobs) / elapsed])
+    }
+}
+
+/// Runs `processes` child processes of `runner` over `jobs` pre-loaded jobs; throughput
+/// from the first claim to the last completion, as the database recorded them.
+struct Process: AsyncParsableCommand {
+    @OptionGroup var connection: Connection
+    @Option var jobs = 20_000
+    @Option var processes = 1
+    @Option var slots = 8
+    @Flag(help: "Use the worker's real path: case jobs whose handler's resolution is written by the ResolutionRecorder.") var resolution = false
+    func run() async throws {
+        let db = try await PostgresConnection.connect(connection.configuration)
+        // Only this run's jobs count (the soak runs several rounds on one archive).
+        let baseline = try await db.query("""
+            SELECT greatest((SELECT coalesce(max(id), 0) FROM queue_jobs), (SELECT coalesce(max(id), 0) FROM queue_job_archive))
+            """).first!.decode(0, as: Int64.self)
+        if resolution {
+            try await db.executeScript("""
+                INSERT INTO cases (text, channel, language, task_force, routing_source, state, due_at, warn_at, original_due_at)
+                SELECT 'bench case ' || n, 'hotline', 'zh-Hans', 'tax', 'automatic', 'open',
+                       now() + interval '1 day', now() + interval '18 hours', now() + interval '1 day'
+                FROM generate_series(1, \(jobs)) n;
+                INSERT INTO queue_jobs (queue, kind, payload)
+                SELECT 'tax', 'case', jsonb_build_object('case_id', id, 'level', 0) FROM cases WHERE state = 'open';
+                UPDATE cases c SET current_job_id = j.id FROM queue_jobs j WHERE (j.payload->>'case_id')::bigint = c.id;
+                ANALYZE cases; ANALYZE queue_jobs;
+                """)
+        } else {
+            try await JobQueue.copy((0..<jobs).map { NewJob(queue: "bench", kind: "noop", payload: "{\"n\": \($0)}") }, on: db)
+            try await db.executeScript("ANALYZE queue_jobs")
+        }
+        let executable = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
+        var children: [Foundation.Process] = []
+        for index in 0..<processes {
+            let child = Foundation.Process()
+            child.executableURL = executable
+            child.arguments = ["runner", "--slots", String(slots), "--expect", String(jobs), "--name", "bench-\(index)"]
+                + (resolution ? ["--resolution"] : []) + (connection.databaseURL.map { ["--database-url", $0] } ?? [])
+            try child.run()
+            children.append(child)
+        }
+        for child in children { child.waitUntilExit() }
+        let row = try await db.query("""
+            SELECT count(*) AS done, extract(epoch FROM max(finished_at) - min(attempted_at)) AS seconds
+            FROM queue_job_archive WHERE id > $1
+            """, baseline).first!
+        let done: Int = try row.decode("done")
+        let elapsed: Double = try row.decode("seconds")
+        let resolutions = try await db.query("SELECT count(*) FROM resolutions").first!.decode(0, as: Int.self)
+        await db.close()
+        emit(["bench": resolution ? "process_resolution" : "process_noop", "jobs": jobs, "completed": done, "processes": processes,
+              "slots": slots, "seconds": elapsed, "jobs_per_second": Double(done) / elapsed, "resolutions": resolutions])
+    }
+}
+
+/// One worker process for `process`: runs the runtime until the queue holds no more
+/// unfinished jobs, then drains.
+struct Runner: AsyncParsableCommand {
+    @OptionGroup var connection: Connection
+    @Option var slots = 8
+    @Option var expect = 0
+    @Option var name = "bench"
+    @Flag var resolution = false
+    func run() async throws {
+        var configuration = JobRuntimeConfiguration(queues: [resolution ? "tax" : "bench"], slots: slots)
+        configuration.workerName = "\(name)-\(getpid())"
+        configuration.fetchLimit = slots
+        configuration.maintenance.enabled = false
+        configuration.pollInterval = .milliseconds(200)
+        let handlers: [String: JobHandler]
+        var hooks = JobRuntimeHooks()
+        if resolution {
+            let result = Resolution(outcome: .resolved, summary: "bench", measures: [9], responsibleUnit: "unit", reply: "ok").json()
+            handlers = [CaseJob.kind: { _ in .completed(result: result) }]
+            let recorder = ResolutionRecorder(
+                escalator: CaseEscalator(policy: try TimeLimitPolicy.bundledDefault(), calendar: try WorkCalendar.bundledDefault()),
+                worker: configuration.workerName, handlerName: "bench")
+            hooks = recorder.hooks
+        } else {
+            handlers = ["noop": { _ in .completed }]
+        }
+        let runtime = JobRuntime(database: connection.configuration, configuration: configuration, handlers: handlers, hooks: hooks)
+        let task = Task { try await runtime.run() }
+        let db = try await PostgresConnection.connect(connection.configuration)
+        while true {
+            try await Task.sleep(for: .milliseconds(20))
+            let left = try await db.query("SELECT count(*) FROM queue_jobs WHERE state IN ('available', 'running')").first!.decode(0, as: Int.self)
+            if left == 0 { break }
+        }
+        runtime.stop()
+        try await task.value
+        await db.close()
+    }
+}
+
+/// Pickup latency: enqueue-commit to handler-start, for single jobs spaced apart,
+/// with idle workers (in this process, on their own connections).
+struct Latency: AsyncParsableCommand {
+    @OptionGroup var connection: Connection
+    @Option var jobs = 500
+    @Option(help: "Milliseconds between enqueues.") var spacing = 10
+    @Flag var pollOnly = false
+    @Option(help: "Poll interval (ms) in poll-only mode.") var poll = 50
+    func run() async throws {
+        let started = Mutex<[Int: ContinuousClock.Instant]>([:])
+        var configuration = JobRuntimeConfiguration(queues: ["latency"], slots: 8)
+        configuration.pollOnly = pollOnly
+        configuration.pollInterval = pollOnly ? .milliseconds(poll) : .seconds(5)
+        configuration.maintenance.enabled = false
+        let runtime = JobRuntime(database: connection.configuration, configuration: configuration, handlers: [
+            "ping": { job in
+                let now = ContinuousClock.now
+                let n = Int(job.payload.filter(\.isNumber))!
+                started.withLock { $0[n] = now }
+                return .completed
+            },
+        ])
+        let task = Task { try await runtime.run() }
+        let db = try await PostgresConnection.connect(connection.configuration)
+        try await Task.sleep(for: .seconds(1))
+        var committed: [Int: ContinuousClock.Instant] = [:]
+        for n in 0..<jobs {
+            try await JobQueue.enqueue(NewJob(queue: "latency", kind: "ping", payload: "{\"n\": \(n)}"), on: db)
+            committed[n] = ContinuousClock.now
+            try await Task.sleep(for: .milliseconds(spacing))
+        }
+        try await Task.sleep(for: .seconds(1))
+        runtime.stop()
+        try await task.value
+        await db.close()
+        let seen = started.withLock { $0 }
+        var latencies: [Double] = []
+        for (n, commit) in committed { if let start = seen[n] { latencies.append(max(0, Double((start - commit).components.attoseconds) / 1e15 + Double((start - commit).components.seconds) * 1000)) } }
+        latencies.sort()
+        func percentile(_ p: Double) -> Double { latencies.isEmpty ? 0 : latencies[min(latencies.count - 1, Int(Double(latencies.count) * p))] }
+        emit(["bench": pollOnly ? "latency_poll" : "latency_notify", "jobs": jobs, "picked_up": latencies.count,
+              "p50_ms": percentile(0.5), "p90_ms": percentile(0.9), "p99_ms": percentile(0.99), "max_ms": latencies.last ?? 0,
+              "poll_ms": pollOnly ? poll : 0])
+    }
+}
+
+/// The classifier alone: texts per second.
+struct Classify: AsyncParsableCommand {
+    @Option var file: String
+    func run() async throws {
+        let normalizer = try TextNormalizer()
+        let classifier = RoutingClassifier(model: try RoutingModel.bundled(), normalizer: normalizer)
+        var texts: [String] = []
+        for line in try String(contentsOfFile: file, encoding: .utf8).split(separator: "\n") {
+            if let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any], let text = object["text"] as? String { texts.append(text) }
+        }
+        let start = ContinuousClock.now
+        var routed = 0
+        for text in texts { if (try? classifier.classify(text)) != nil { routed += 1 } }
+        let elapsed = seconds(since: start)
+        emit(["bench": "classify", "texts": routed, "seconds": elapsed, "texts_per_second": Double(routed) / elapsed])
+    }
+}
+
+/// Table and index sizes of the queue.
+struct Sizes: AsyncParsableCommand {
+    @OptionGroup var connection: Connection
+    @Option var label = ""
+    func run() async throws {
+        let db = try await PostgresConnection.connect(connection.configuration)
+        let row = try await db.query("""
+            SELECT pg_relation_size('queue_jobs') AS jobs_heap, pg_indexes_size('queue_jobs') AS jobs_indexes,
+                   pg_relation_size('queue_job_archive') AS archive_heap, pg_indexes_size('queue_job_archive') AS archive_indexes,
+                   (SELECT count(*) FROM queue_jobs) AS jobs_rows, (SELECT count(*) FROM queue_job_archive) AS archive_rows
+            """).first!
+        await db.close()
+        emit(["bench": "sizes", "label": label, "jobs_heap": try row.decode("jobs_heap", as: Int.self),
+              "jobs_indexes": try row.decode("jobs_indexes", as: Int.self), "archive_heap": try row.decode("archive_heap", as: Int.self),
+              "archive_indexes": try row.decode("archive_indexes", as: Int.self), "jobs_rows": try row.decode("jobs_rows", as: Int.self),
+              "archive_rows": try row.decode("archive_rows", as: Int.self)])
+    }
+}
