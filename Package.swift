@@ -137,6 +137,7 @@ let package = Package(
             dependencies: [
                 "PostgresClient", "QueueCore", "Schema", "TaskForces", "CaseLedger", "CaseWorker",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strictSettings
         ),

@@ -26,19 +26,56 @@ final class HeldJobs: Sendable {
     private struct State {
         var entries: [Int64: Entry] = [:]
         var busySlots = 0
+        /// Claimed jobs waiting for a free slot (prefetched), oldest first.
+        var waiting: [Int64] = []
+        var startsStopped = false
     }
 
     private let state = Mutex(State())
+    private let slots: Int
+
+    init(slots: Int) { self.slots = slots }
 
     var busySlots: Int { state.withLock { $0.busySlots } }
     var count: Int { state.withLock { $0.entries.count } }
+    var waitingCount: Int { state.withLock { $0.waiting.count } }
+    /// Jobs running or waiting for a slot (not those only waiting for their outcome's commit).
+    var activeCount: Int { state.withLock { $0.busySlots + $0.waiting.count } }
 
-    func add(_ job: Job) {
-        state.withLock {
-            $0.entries[job.id] = Entry(job: job)
-            $0.busySlots += 1
+    /// Takes a claimed job: `true` when a slot is free and it should start now; `false`
+    /// when it waits (prefetched) for a slot.
+    func add(_ job: Job) -> Bool {
+        state.withLock { state in
+            state.entries[job.id] = Entry(job: job)
+            if state.busySlots < slots, !state.startsStopped {
+                state.busySlots += 1
+                return true
+            }
+            state.waiting.append(job.id)
+            return false
         }
     }
+
+    /// A handler returned: hands its slot to the next waiting job (returned, to be
+    /// started), or frees it. Waiting jobs whose lease was lost are dropped.
+    func slotFreed() -> Job? {
+        state.withLock { state in
+            while !state.startsStopped, !state.waiting.isEmpty {
+                let id = state.waiting.removeFirst()
+                guard let entry = state.entries[id] else { continue }
+                if entry.cancelReason == .leaseLost {
+                    state.entries[id] = nil
+                    continue
+                }
+                return entry.job
+            }
+            state.busySlots -= 1
+            return nil
+        }
+    }
+
+    /// No waiting job starts after this (shutdown); they are given back instead.
+    func stopStarting() { state.withLock { $0.startsStopped = true } }
 
     func attach(_ task: Task<Void, Never>, to id: Int64) {
         let cancelNow = state.withLock { state -> Bool in
@@ -47,8 +84,6 @@ final class HeldJobs: Sendable {
         }
         if cancelNow { task.cancel() }
     }
-
-    func slotFreed() { state.withLock { $0.busySlots -= 1 } }
 
     func cancelReason(of id: Int64) -> CancelReason? { state.withLock { $0.entries[id]?.cancelReason } }
 
@@ -62,19 +97,25 @@ final class HeldJobs: Sendable {
     /// Leases to extend: every held job.
     func leases() -> [JobLease] { state.withLock { $0.entries.values.map(\.job.lease) } }
 
-    /// Cancels the handlers of `ids` for `reason` (only those still executing).
-    func cancel(_ ids: some Sequence<Int64>, reason: CancelReason) {
-        let tasks = state.withLock { state -> [Task<Void, Never>] in
+    /// Cancels the handlers of `ids` for `reason` (only those still executing; a job
+    /// whose outcome is already reported or committed is left alone).
+    /// - Returns: the ids whose handlers were cancelled.
+    @discardableResult
+    func cancel(_ ids: some Sequence<Int64>, reason: CancelReason) -> [Int64] {
+        let (tasks, cancelled) = state.withLock { state -> ([Task<Void, Never>], [Int64]) in
             var tasks: [Task<Void, Never>] = []
+            var cancelled: [Int64] = []
             for id in ids {
                 guard var entry = state.entries[id], !entry.outcomeReported else { continue }
                 if entry.cancelReason == nil { entry.cancelReason = reason }
                 state.entries[id] = entry
+                cancelled.append(id)
                 if let task = entry.task { tasks.append(task) }
             }
-            return tasks
+            return (tasks, cancelled)
         }
         tasks.forEach { $0.cancel() }
+        return cancelled
     }
 
     /// Ids of jobs whose handler has not reported an outcome.

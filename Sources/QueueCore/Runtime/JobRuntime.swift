@@ -32,12 +32,14 @@ public final class JobRuntime: Service, Sendable {
     private let logger: Logger
 
     private let pool: ConnectionPool
-    private let held = HeldJobs()
+    private let held: HeldJobs
     private let fetchSignal = WakeSignal()
     private let outcomeSignal = WakeSignal()
     private let outcomes = Mutex<[OutcomeReport]>([])
     private let stopping = Atomic<Bool>(false)
     private let fetchSaturated = Atomic<Bool>(false)
+    /// Moving average of handler durations (seconds), for sizing the prefetch.
+    private let averageDuration = Mutex<Double?>(nil)
     private let stopSignal = WakeSignal()
     private let listener = Mutex<PostgresConnection?>(nil)
     private let stats = Mutex(RuntimeStatistics())
@@ -64,6 +66,7 @@ public final class JobRuntime: Service, Sendable {
         logger[metadataKey: "worker"] = "\(configuration.workerName)"
         self.logger = logger
         self.pool = ConnectionPool(configuration: database, maximumConnections: configuration.connections)
+        self.held = HeldJobs(slots: configuration.slots)
         self.metrics = QueueMetrics()
     }
 
@@ -102,6 +105,7 @@ public final class JobRuntime: Service, Sendable {
         let flushTask = Task { await flushLoop() }
 
         await fetchLoop()
+        held.stopStarting()
 
         // Graceful shutdown: let running jobs finish within the grace period…
         let graceEnd = ContinuousClock.now + configuration.shutdownGracePeriod
@@ -151,13 +155,21 @@ public final class JobRuntime: Service, Sendable {
         var failures = 0
         var rotation = 0
         while !stopping.load(ordering: .relaxed) {
-            let free = configuration.slots - held.busySlots
-            if free <= 0 {
+            let prefetch = currentPrefetch()
+            let capacity = configuration.slots + prefetch
+            // Claim for the free slots plus a prefetch buffer, so that a slot freed by a
+            // quick job starts the next one without a round trip, and claims come in
+            // batches rather than one by one.
+            // Outcomes not yet committed do not take room, unless they pile up (the
+            // database is slower than the handlers): then claiming pauses.
+            let room = capacity - held.activeCount
+            let backlogged = held.count - held.activeCount > 4 * capacity
+            if room <= 0 || backlogged || (held.waitingCount > prefetch / 2 && held.busySlots == configuration.slots) {
                 fetchSaturated.store(true, ordering: .relaxed)
                 await fetchSignal.wait(timeout: configuration.pollInterval)
                 continue
             }
-            let limit = min(free, configuration.fetchLimit)
+            let limit = min(room, configuration.fetchLimit)
             // Rotate the queue order so that no queue starves the others.
             var queues = configuration.queues
             if queues.count > 1 {
@@ -179,9 +191,9 @@ public final class JobRuntime: Service, Sendable {
                 await fetchSignal.wait(timeout: delay)
                 continue
             }
-            for job in jobs { start(job) }
+            for job in jobs { take(job) }
             if jobs.count == limit {
-                fetchSaturated.store(limit == free, ordering: .relaxed)
+                fetchSaturated.store(true, ordering: .relaxed)
                 continue
             }
             fetchSaturated.store(false, ordering: .relaxed)
@@ -189,10 +201,22 @@ public final class JobRuntime: Service, Sendable {
         }
     }
 
-    private func start(_ job: Job) {
-        held.add(job)
+    /// Jobs to claim ahead of free slots: about `prefetchWindow` of work per slot at the
+    /// recent average handler duration, between 1 and `prefetch`.
+    private func currentPrefetch() -> Int {
+        guard let average = averageDuration.withLock({ $0 }), average > 0 else { return configuration.slots }
+        let window = Self.seconds(configuration.prefetchWindow)
+        let jobs = Double(configuration.slots) * window / average
+        return max(1, min(configuration.prefetch, Int(jobs.isFinite ? jobs : Double(configuration.prefetch))))
+    }
+
+    private func take(_ job: Job) {
         metrics.started(job)
         stats.withLock { $0.claimed += 1 }
+        if held.add(job) { launch(job) }
+    }
+
+    private func launch(_ job: Job) {
         let task = Task { await self.execute(job) }
         held.attach(task, to: job.id)
     }
@@ -206,18 +230,14 @@ public final class JobRuntime: Service, Sendable {
     }
 
     private func execute(_ job: Job) async {
-        var jobLogger = logger
-        jobLogger[metadataKey: "job_id"] = "\(job.id)"
-        jobLogger[metadataKey: "queue"] = "\(job.queue)"
-        jobLogger[metadataKey: "kind"] = "\(job.kind)"
         let started = ContinuousClock.now
         let limit = configuration.timeLimit(for: job)
         defer {
-            held.slotFreed()
-            if fetchSaturated.load(ordering: .relaxed) { fetchSignal.signal() }
+            if let next = held.slotFreed() { launch(next) }
+            if fetchSaturated.load(ordering: .relaxed), held.waitingCount <= currentPrefetch() / 2 { fetchSignal.signal() }
         }
         guard let handler = handlers[job.kind] else {
-            jobLogger.error("no handler for this job kind")
+            jobLogger(job).error("no handler for this job kind")
             report(job, .fail(error: "no handler registered for kind \(job.kind) on worker \(configuration.workerName)",
                               retryDelay: configuration.retryStrategy(for: job.kind).delay(afterAttempt: job.attempt), discard: false),
                    started: started)
@@ -241,7 +261,7 @@ public final class JobRuntime: Service, Sendable {
                     continue
                 case .timedOut:
                     let seconds = Self.seconds(limit)
-                    jobLogger.warning("time limit exceeded; cancelling the handler", metadata: ["limit_s": "\(seconds)"])
+                    jobLogger(job).warning("time limit exceeded; cancelling the handler", metadata: ["limit_s": "\(seconds)"])
                     stats.withLock { $0.timedOut += 1 }
                     switch held.cancelReason(of: job.id) {
                     case nil:
@@ -262,20 +282,29 @@ public final class JobRuntime: Service, Sendable {
                     return
                 case .finished(let result):
                     group.cancelAll()
-                    finish(job, result, started: started, logger: jobLogger)
+                    finish(job, result, started: started)
                     return
                 }
             }
         }
     }
 
-    private func finish(_ job: Job, _ result: Result<JobOutcome, any Error>, started: ContinuousClock.Instant, logger: Logger) {
+    /// A logger with the job's metadata, built only when something is logged.
+    private func jobLogger(_ job: Job) -> Logger {
+        var jobLogger = logger
+        jobLogger[metadataKey: "job_id"] = "\(job.id)"
+        jobLogger[metadataKey: "queue"] = "\(job.queue)"
+        jobLogger[metadataKey: "kind"] = "\(job.kind)"
+        return jobLogger
+    }
+
+    private func finish(_ job: Job, _ result: Result<JobOutcome, any Error>, started: ContinuousClock.Instant) {
         switch held.cancelReason(of: job.id) {
         case .shutdown?:
             report(job, .giveBack, started: started)
             return
         case .leaseLost?:
-            logger.warning("lease lost while running; the outcome is dropped (the job was rescued or cancelled)")
+            jobLogger(job).warning("lease lost while running; the outcome is dropped (the job was rescued or cancelled)")
             held.release([job.id])
             return
         case nil:
@@ -291,7 +320,7 @@ public final class JobRuntime: Service, Sendable {
         case .success(.discard(let reason)):
             report(job, .fail(error: reason, retryDelay: .zero, discard: true), started: started)
         case .failure(let error):
-            logger.info("attempt failed", metadata: ["attempt": "\(job.attempt)", "error": "\(error)"])
+            jobLogger(job).info("attempt failed", metadata: ["attempt": "\(job.attempt)", "error": "\(error)"])
             report(job, .fail(
                 error: String(describing: error),
                 retryDelay: configuration.retryStrategy(for: job.kind).delay(afterAttempt: job.attempt),
@@ -301,6 +330,8 @@ public final class JobRuntime: Service, Sendable {
 
     private func report(_ job: Job, _ kind: OutcomeReport.Kind, started: ContinuousClock.Instant) {
         held.markReported(job.id)
+        let duration = Self.seconds(ContinuousClock.now - started)
+        averageDuration.withLock { $0 = $0.map { $0 * 0.9 + duration * 0.1 } ?? duration }
         submit(OutcomeReport(job: job, kind: kind, duration: Self.seconds(ContinuousClock.now - started)))
     }
 
@@ -381,7 +412,11 @@ public final class JobRuntime: Service, Sendable {
             }
         }
         let hooks = self.hooks
-        let (completed, failedStates) = try await pool.transaction { connection -> (Set<Int64>, [Int64: JobState]) in
+        // One kind of outcome and nothing of the caller's to write: one statement,
+        // autocommitted — one round trip instead of three.
+        let kinds = [!completes.isEmpty, !failures.isEmpty, !snoozes.isEmpty, !cancels.isEmpty, !givebacks.isEmpty].filter { $0 }.count
+        let single = kinds == 1 && hooks.didComplete == nil && hooks.didFail == nil && snoozes.isEmpty && cancels.isEmpty
+        let write = { (connection: PostgresConnection) async throws -> (Set<Int64>, [Int64: JobState]) in
             let completed = try await JobQueue.complete(completes.map(\.0.job.lease), on: connection)
             if let didComplete = hooks.didComplete, !completed.isEmpty {
                 let jobs = completes.filter { completed.contains($0.0.job.id) }
@@ -407,6 +442,9 @@ public final class JobRuntime: Service, Sendable {
             try await JobQueue.giveBack(givebacks.map(\.job.lease), on: connection)
             return (completed, states)
         }
+        let (completed, failedStates) = single
+            ? try await pool.withConnection { try await write($0) }
+            : try await pool.transaction { try await write($0) }
         // Bookkeeping after the commit.
         var lost = 0
         stats.withLock { stats in
@@ -429,6 +467,7 @@ public final class JobRuntime: Service, Sendable {
             logger.warning("outcomes refused: leases were lost before commit (jobs rescued or cancelled)", metadata: ["jobs": "\(lost)"])
         }
         held.release(batch.map(\.job.id))
+        if fetchSaturated.load(ordering: .relaxed) { fetchSignal.signal() }
     }
 
     // MARK: Heartbeats
@@ -443,10 +482,11 @@ public final class JobRuntime: Service, Sendable {
                 let kept = try await pool.withConnection { connection in
                     try await JobQueue.extendLeases(leases, by: configuration.lease, on: connection)
                 }
-                let lost = leases.map(\.id).filter { !kept.contains($0) }
+                // A job missing from the answer either lost its lease, or was completed
+                // between the snapshot and the statement; only the former is cancelled.
+                let lost = held.cancel(leases.map(\.id).filter { !kept.contains($0) }, reason: .leaseLost)
                 if !lost.isEmpty {
-                    logger.warning("leases lost; cancelling their handlers", metadata: ["jobs": "\(lost)"])
-                    held.cancel(lost, reason: .leaseLost)
+                    logger.warning("leases lost; cancelled their handlers", metadata: ["jobs": "\(lost)"])
                 }
             } catch {
                 logger.warning("heartbeat failed; retrying", metadata: ["error": "\(error)"])

@@ -9,6 +9,12 @@ public struct JobRuntimeConfiguration: Sendable {
     public var slots: Int
     /// Most jobs claimed by one statement.
     public var fetchLimit: Int
+    /// Most jobs claimed ahead of free slots (held under lease, started as slots free
+    /// up). The runtime prefetches only about `prefetchWindow` of work, judged by the
+    /// recent handler durations: many quick jobs, few slow ones.
+    public var prefetch: Int
+    /// How much work (in handler time per slot) to claim ahead.
+    public var prefetchWindow: Duration
     /// Shown in `locked_by` and logs; unique per process.
     public var workerName: String
     /// How often to look for jobs when no NOTIFY arrives.
@@ -43,6 +49,8 @@ public struct JobRuntimeConfiguration: Sendable {
         self.queues = queues
         self.slots = max(1, slots)
         self.fetchLimit = 100
+        self.prefetch = 128
+        self.prefetchWindow = .milliseconds(50)
         let host = ProcessInfo.processInfo.hostName
         self.workerName = "\(host):\(getpid()):\(UInt16.random(in: 0...UInt16.max))"
         self.pollInterval = .seconds(1)
