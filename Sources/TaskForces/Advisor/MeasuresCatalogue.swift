@@ -82,7 +82,7 @@ public struct MeasuresCatalogue: Sendable {
     public func matches(inNormalizedText normalized: String) -> [MeasureMatch] {
         var found: [MeasureMatch] = []
         for measure in measures {
-            let hits = (measure.terms.zh + measure.terms.en).filter { !$0.isEmpty && normalized.contains($0.lowercased()) }
+            let hits = (measure.terms.zh + measure.terms.en).filter { !$0.isEmpty && normalized.containsExactly($0.lowercased()) }
             if !hits.isEmpty { found.append(MeasureMatch(measure: measure, matchedTerms: hits)) }
         }
         return found.sorted { ($0.matchedTerms.count, -$0.measure.number) > ($1.matchedTerms.count, -$1.measure.number) }
@@ -126,11 +126,11 @@ public struct EscalationTerms: Sendable, Codable {
     /// Why a normalised text needs the task force, or nil.
     public func reasons(inNormalizedText text: String, repeatCount: Int) -> [String] {
         var reasons: [String] = []
-        if let term = arrears.all.first(where: { text.contains($0.lowercased()) }) { reasons.append("government arrears (\"\(term)\")") }
-        if let term = litigation.all.first(where: { text.contains($0.lowercased()) }) { reasons.append("litigation (\"\(term)\")") }
+        if let term = arrears.all.first(where: { text.containsExactly($0.lowercased()) }) { reasons.append("government arrears (\"\(term)\")") }
+        if let term = litigation.all.first(where: { text.containsExactly($0.lowercased()) }) { reasons.append("litigation (\"\(term)\")") }
         if repeatCount >= 2 {
             reasons.append("repeated demand (\(repeatCount + 1) times)")
-        } else if let term = repeated.all.first(where: { text.contains($0.lowercased()) }) {
+        } else if let term = repeated.all.first(where: { text.containsExactly($0.lowercased()) }) {
             reasons.append("repeated demand (\"\(term)\")")
         }
         if let amount = AmountParser.largestYuan(in: text), amount >= largeAmountThresholdYuan {

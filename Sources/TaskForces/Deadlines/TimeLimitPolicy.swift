@@ -272,7 +272,7 @@ public struct TimeLimitPolicy: Sendable, Equatable {
     public func detectKind(inNormalizedText text: String) -> String? {
         var best: (key: String, hits: Int)?
         for kind in kinds {
-            let hits = kind.keywords.reduce(0) { count, keyword in text.contains(keyword) ? count + 1 : count }
+            let hits = kind.keywords.reduce(0) { count, keyword in text.containsExactly(keyword) ? count + 1 : count }
             if hits > 0, hits > (best?.hits ?? 0) { best = (kind.key, hits) }
         }
         return best?.key
