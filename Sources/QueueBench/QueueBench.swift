@@ -192,7 +192,8 @@ struct Runner: AsyncParsableCommand {
         var configuration = JobRuntimeConfiguration(queues: [resolution ? "tax" : "bench"], slots: slots)
         configuration.workerName = "\(name)-\(getpid())"
         if let prefetch { configuration.prefetch = prefetch }
-        configuration.maintenance.enabled = false
+        // Maintenance on, as in production: one of the processes leads (rescue,
+        // promotion, vacuuming the hot table).
         configuration.pollInterval = .milliseconds(200)
         let handlers: [String: JobHandler]
         var hooks = JobRuntimeHooks()

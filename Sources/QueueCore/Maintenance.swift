@@ -62,6 +62,18 @@ public enum QueueMaintenance {
         return archived + finished
     }
 
+    /// Vacuums the hot table when at least `deadTuples` dead rows have gathered: under
+    /// sustained load autovacuum (one pass per minute by default) falls behind, and the
+    /// claim index fills with entries of finished jobs that every claim must step over.
+    /// - Returns: whether it vacuumed.
+    @discardableResult
+    public static func vacuumIfNeeded(deadTuples threshold: Int, on connection: PostgresConnection) async throws -> Bool {
+        let dead = try await connection.query(JobQueries.deadTuples).first?.decode(0, as: Int.self) ?? 0
+        guard dead >= threshold else { return false }
+        try await connection.query(JobQueries.vacuum)
+        return true
+    }
+
     /// Wakes the workers of `queues` (NOTIFY, one per queue).
     public static func wake(_ queues: Set<String>, on connection: PostgresConnection) async throws {
         for queue in queues.sorted() { try await connection.notify(QueueNotifications.channel, payload: queue) }

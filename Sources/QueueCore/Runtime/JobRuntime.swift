@@ -548,6 +548,15 @@ public final class JobRuntime: Service, Sendable {
                     }
                     stats.withLock { $0.rescued += rescue.rescued + rescue.discardedByRescue }
                     try await QueueMaintenance.wake(rescue.wokenQueues.union(promote.wokenQueues), on: connection)
+                    if settings.vacuumDeadTuples > 0 {
+                        do {
+                            if try await QueueMaintenance.vacuumIfNeeded(deadTuples: settings.vacuumDeadTuples, on: connection) {
+                                logger.debug("vacuumed queue_jobs")
+                            }
+                        } catch let error as PostgresError where error.isInsufficientPrivilege || error.sqlState == "42501" {
+                            // Not the table's owner: autovacuum alone keeps it.
+                        }
+                    }
                     if ContinuousClock.now - lastPrune >= settings.pruneInterval {
                         lastPrune = ContinuousClock.now
                         let pruned = try await QueueMaintenance.prune(

@@ -90,6 +90,9 @@ public struct MaintenanceConfiguration: Sendable {
     public var completedRetention: Duration = .seconds(24 * 3600)
     /// Discarded and cancelled jobs stay this long.
     public var finishedRetention: Duration = .seconds(7 * 24 * 3600)
+    /// The leader vacuums the hot table once this many dead rows have gathered (0: never;
+    /// leave it to autovacuum).
+    public var vacuumDeadTuples = 50_000
     /// Extra work for the leader each interval (e.g. enforcing case deadlines), run on
     /// a pooled connection after the queue's own maintenance.
     public var extraTasks: [@Sendable (PostgresConnection) async throws -> Void] = []

@@ -231,6 +231,14 @@ enum JobQueries {
         )
         """
 
+    /// Dead tuples in the hot table, from the statistics collector (cheap, may lag ~0.5 s).
+    static let deadTuples = """
+        SELECT coalesce(n_dead_tup, 0) FROM pg_stat_user_tables WHERE relid = 'queue_jobs'::regclass
+        """
+
+    /// Reclaims the space and index entries of finished jobs (not in a transaction).
+    static let vacuum = "VACUUM (SKIP_LOCKED) queue_jobs"
+
     // MARK: Control
 
     static let pause = "INSERT INTO queue_paused (queue) VALUES ($1) ON CONFLICT DO NOTHING"
