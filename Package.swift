@@ -172,6 +172,7 @@ let package = Package(
         .testTarget(
             name: "CaseLedgerTests",
             dependencies: ["CaseLedger", "TaskForces", "QueueCore", "PostgresClient", "PostgresTestSupport"],
+            exclude: ["FuzzCorpus"],
             swiftSettings: strictSettings
         ),
         .testTarget(
