@@ -166,26 +166,13 @@ public enum CaseOperations {
             if let job: Int64 = try row.decode("current_job_id") {
                 _ = try? await JobQueue.cancel(job, on: tx)
             }
-            let level: Int = try row.decode("escalation_level")
-            // A kind no longer in the policy falls back to the task force's own limit.
-            let storedKind: String? = try row.decode("kind")
-            let kind = storedKind.flatMap { policy.kindKeys.contains($0) ? $0 : nil }
-            let deadline = try policy.deadline(
-                taskForce: target.rawValue, kind: kind, urgent: try row.decode("urgent"),
-                escalationLevel: level, receivedAt: try row.decode("received_at"), calendar: calendar)
-            let source = state == "triage" ? "manual" : "corrected"
-            try await tx.query(CaseQueries.reassign, id, target.rawValue, source, deadline.dueAt, deadline.warnAt, deadline.rule)
-            let attempt = try await tx.query("SELECT count(*) FROM case_events WHERE case_id = $1 AND type IN ('rerouted', 'assigned')", id).first!.decode(0, as: Int.self)
-            let job = try await JobQueue.enqueue(NewJob(
-                queue: target.rawValue, kind: CaseJob.kind, payload: CaseJob(caseID: id, level: level).json,
-                priority: CaseJob.priority(urgent: try row.decode("urgent"), level: level),
-                uniqueKey: "case:\(id):\(level):r\(attempt + 1)"), on: tx).id
-            try await tx.query("UPDATE cases SET current_job_id = $2 WHERE id = $1", id, job)
-            try await tx.query(CaseQueries.insertCorrection, id, try row.decode("text", as: String.self), from.rawValue, target.rawValue, reason, actor)
             var events = LedgerBatch(actor: actor)
-            events.add(id, state == "triage" ? "assigned" : "rerouted", ["from": from.rawValue, "to": target.rawValue, "reason": reason, "job_id": job])
-            events.add(id, "deadline_set", ["due_at": PostgresTimestamp.format(deadline.dueAt), "rule": deadline.rule])
-            events.add(id, "enqueued", ["job_id": job, "queue": target.rawValue, "level": level])
+            let job = try await CaseRedispatch.move(.init(
+                caseID: id, text: try row.decode("text"), from: from.rawValue, to: target,
+                level: try row.decode("escalation_level"), urgent: try row.decode("urgent"), kind: try row.decode("kind"),
+                deadlineFrom: try row.decode("received_at"), source: state == "triage" ? "manual" : "corrected",
+                eventType: state == "triage" ? "assigned" : "rerouted", reason: reason, actor: actor),
+                policy: policy, calendar: calendar, events: &events, on: tx)
             try await events.write(on: tx)
             return job
         }

@@ -100,13 +100,17 @@ enum CaseQueries {
         SELECT DISTINCT ON (case_id) text, to_task_force FROM routing_corrections ORDER BY case_id, id DESC
         """
 
-    /// Moves a case to another task force (reroute or triage assignment).
+    /// Moves a case to another task force (reroute or triage assignment), with its new
+    /// deadline and job. Index: primary key.
     static let reassign = """
         UPDATE cases SET task_force = $2, routing_source = $3, state = 'open', due_at = $4, warn_at = $5,
-                         deadline_rule = $6, original_due_at = coalesce(original_due_at, $4),
+                         deadline_rule = $6, original_due_at = coalesce(original_due_at, $4), current_job_id = $7,
                          warned_level = NULL, breached_level = NULL
         WHERE id = $1
         """
+
+    /// How often a case has been moved between task forces. Index: `case_events_case`.
+    static let movesOfCase = "SELECT count(*) FROM case_events WHERE case_id = $1 AND type IN ('rerouted', 'assigned')"
 
     static let cancelCase = """
         UPDATE cases SET state = 'cancelled', resolved_at = now() WHERE id = $1

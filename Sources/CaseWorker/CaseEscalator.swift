@@ -70,18 +70,10 @@ public struct CaseEscalator: Sendable {
             events.add(caseID, "rerouted", ["from": from, "to": "triage", "reason": "\(reason); rerouted \(reroutes) times already: a person decides"], actor: actor)
             return
         }
-        let level: Int = try row.decode("escalation_level")
-        let urgent: Bool = try row.decode("urgent")
-        let storedKind: String? = try row.decode("kind")
-        let kind = storedKind.flatMap { policy.kindKeys.contains($0) ? $0 : nil }
-        let deadline = try policy.deadline(taskForce: target.rawValue, kind: kind, urgent: urgent, escalationLevel: level, receivedAt: Date(), calendar: calendar)
-        let job = try await JobQueue.enqueue(NewJob(
-            queue: target.rawValue, kind: CaseJob.kind, payload: CaseJob(caseID: caseID, level: level).json,
-            priority: CaseJob.priority(urgent: urgent, level: level),
-            uniqueKey: "case:\(caseID):\(level):r\(reroutes + 1)"), on: connection).id
-        try await connection.query(WorkerQueries.rerouteCase, caseID, target.rawValue, job, deadline.dueAt, deadline.warnAt, deadline.rule)
-        try await connection.query(WorkerQueries.insertCorrection, caseID, try row.decode("text", as: String.self), from, target.rawValue, reason, actor)
-        events.add(caseID, "rerouted", ["from": from, "to": target.rawValue, "reason": reason, "job_id": job], actor: actor)
-        events.add(caseID, "enqueued", ["job_id": job, "queue": target.rawValue, "level": level], actor: actor)
+        try await CaseRedispatch.move(.init(
+            caseID: caseID, text: try row.decode("text"), from: from, to: target,
+            level: try row.decode("escalation_level"), urgent: try row.decode("urgent"), kind: try row.decode("kind"),
+            deadlineFrom: Date(), source: "corrected", eventType: "rerouted", reason: reason, actor: actor),
+            policy: policy, calendar: calendar, events: &events, on: connection)
     }
 }

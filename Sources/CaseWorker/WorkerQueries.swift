@@ -53,20 +53,10 @@ enum WorkerQueries {
 
     static let topEscalation = "UPDATE cases SET state = 'escalated' WHERE id = $1"
 
-    static let rerouteCase = """
-        UPDATE cases SET task_force = $2, routing_source = 'corrected', current_job_id = $3, due_at = $4, warn_at = $5,
-                         deadline_rule = $6
-        WHERE id = $1
-        """
-
     static let toTriage = "UPDATE cases SET task_force = 'triage', state = 'triage', current_job_id = NULL WHERE id = $1"
 
     static let reroutesOfCase = "SELECT count(*) FROM case_events WHERE case_id = $1 AND type = 'rerouted'"
 
-    static let insertCorrection = """
-        INSERT INTO routing_corrections (case_id, text, from_task_force, to_task_force, reason, actor)
-        VALUES ($1, $2, $3, $4, $5, $6)
-        """
 
     /// Cases past their warning point, not yet warned at their level: marks them and
     /// returns them. Index: `cases_open_warn`.

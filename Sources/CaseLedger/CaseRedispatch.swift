@@ -1,0 +1,69 @@
+import Foundation
+import PostgresClient
+import QueueCore
+import TaskForces
+
+/// Moves a case (already locked by the caller) to another task force: a new deadline, a
+/// new job in that task force's queue, the correction kept as a labelled example, and
+/// the ledger events. Shared by operators' reroutes and triage assignments
+/// (``CaseOperations/reroute(_:to:reason:actor:policy:calendar:on:)``) and by handlers'
+/// reroutes in the worker.
+public enum CaseRedispatch {
+    /// What to move, and how it is recorded.
+    public struct Move: Sendable {
+        public var caseID: Int64
+        public var text: String
+        public var from: String
+        public var to: TaskForce
+        public var level: Int
+        public var urgent: Bool
+        /// The case's kind; one no longer in the policy falls back to the task force's limit.
+        public var kind: String?
+        /// Where the new deadline counts from.
+        public var deadlineFrom: Date
+        /// `manual` (out of triage) or `corrected` (a misrouting).
+        public var source: String
+        /// `assigned` or `rerouted`.
+        public var eventType: String
+        public var reason: String
+        public var actor: String
+
+        public init(caseID: Int64, text: String, from: String, to: TaskForce, level: Int, urgent: Bool, kind: String?,
+                    deadlineFrom: Date, source: String, eventType: String, reason: String, actor: String) {
+            self.caseID = caseID
+            self.text = text
+            self.from = from
+            self.to = to
+            self.level = level
+            self.urgent = urgent
+            self.kind = kind
+            self.deadlineFrom = deadlineFrom
+            self.source = source
+            self.eventType = eventType
+            self.reason = reason
+            self.actor = actor
+        }
+    }
+
+    /// Performs the move inside the caller's transaction.
+    /// - Returns: the new job's id.
+    @discardableResult
+    public static func move(_ move: Move, policy: TimeLimitPolicy, calendar: WorkCalendar, events: inout LedgerBatch,
+                            on connection: PostgresConnection) async throws -> Int64 {
+        let kind = move.kind.flatMap { policy.kindKeys.contains($0) ? $0 : nil }
+        let deadline = try policy.deadline(taskForce: move.to.rawValue, kind: kind, urgent: move.urgent,
+                                           escalationLevel: move.level, receivedAt: move.deadlineFrom, calendar: calendar)
+        let moves = try await connection.query(CaseQueries.movesOfCase, move.caseID).first!.decode(0, as: Int.self)
+        let job = try await JobQueue.enqueue(NewJob(
+            queue: move.to.rawValue, kind: CaseJob.kind, payload: CaseJob(caseID: move.caseID, level: move.level).json,
+            priority: CaseJob.priority(urgent: move.urgent, level: move.level),
+            uniqueKey: "case:\(move.caseID):\(move.level):r\(moves + 1)"), on: connection).id
+        try await connection.query(CaseQueries.reassign, move.caseID, move.to.rawValue, move.source,
+                                   deadline.dueAt, deadline.warnAt, deadline.rule, job)
+        try await connection.query(CaseQueries.insertCorrection, move.caseID, move.text, move.from, move.to.rawValue, move.reason, move.actor)
+        events.add(move.caseID, move.eventType, ["from": move.from, "to": move.to.rawValue, "reason": move.reason, "job_id": job], actor: move.actor)
+        events.add(move.caseID, "deadline_set", ["due_at": PostgresTimestamp.format(deadline.dueAt), "rule": deadline.rule], actor: move.actor)
+        events.add(move.caseID, "enqueued", ["job_id": job, "queue": move.to.rawValue, "level": move.level], actor: move.actor)
+        return job
+    }
+}
