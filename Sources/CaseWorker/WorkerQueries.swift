@@ -57,7 +57,6 @@ enum WorkerQueries {
 
     static let reroutesOfCase = "SELECT count(*) FROM case_events WHERE case_id = $1 AND type = 'rerouted'"
 
-
     /// Cases past their warning point, not yet warned at their level: marks them and
     /// returns them. Index: `cases_open_warn`.
     static let markWarnings = """
