@@ -166,15 +166,12 @@ public enum CaseOperations {
             if let job: Int64 = try row.decode("current_job_id") {
                 _ = try? await JobQueue.cancel(job, on: tx)
             }
-            var events = LedgerBatch(actor: actor)
-            let job = try await CaseRedispatch.move(.init(
+            return try await CaseRedispatch.move(.init(
                 caseID: id, text: try row.decode("text"), from: from.rawValue, to: target,
                 level: try row.decode("escalation_level"), urgent: try row.decode("urgent"), kind: try row.decode("kind"),
                 deadlineFrom: try row.decode("received_at"), source: state == "triage" ? "manual" : "corrected",
                 eventType: state == "triage" ? "assigned" : "rerouted", reason: reason, actor: actor),
-                policy: policy, calendar: calendar, events: &events, on: tx)
-            try await events.write(on: tx)
-            return job
+                policy: policy, calendar: calendar, on: tx)
         }
     }
 

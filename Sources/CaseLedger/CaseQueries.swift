@@ -91,22 +91,14 @@ enum CaseQueries {
         SELECT id, at, type, actor, data::text AS data FROM case_events WHERE case_id = $1 ORDER BY id
         """
 
-    static let insertCorrection = """
-        INSERT INTO routing_corrections (case_id, text, from_task_force, to_task_force, reason, actor)
-        VALUES ($1, $2, $3, $4, $5, $6)
-        """
-
     static let corrections = """
         SELECT DISTINCT ON (case_id) text, to_task_force FROM routing_corrections ORDER BY case_id, id DESC
         """
 
-    /// Moves a case to another task force (reroute or triage assignment), with its new
-    /// deadline and job. Index: primary key.
-    static let reassign = """
-        UPDATE cases SET task_force = $2, routing_source = $3, state = 'open', due_at = $4, warn_at = $5,
-                         deadline_rule = $6, original_due_at = coalesce(original_due_at, $4), current_job_id = $7,
-                         warned_level = NULL, breached_level = NULL
-        WHERE id = $1
+    /// Moves a case to another task force (reroute or triage assignment): the function
+    /// of migration 0007, which checks the caller's role. Index: primary keys.
+    static let redispatch = """
+        SELECT case_redispatch($1, $2, $3, $4, $5, $6, $7, $8::smallint, $9, $10, $11, $12)
         """
 
     /// How often a case has been moved between task forces. Index: `case_events_case`.

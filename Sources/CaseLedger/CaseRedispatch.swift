@@ -5,7 +5,7 @@ import TaskForces
 
 /// Moves a case (already locked by the caller) to another task force: a new deadline, a
 /// new job in that task force's queue, the correction kept as a labelled example, and
-/// the ledger events. Shared by operators' reroutes and triage assignments
+/// the ledger events (written by the database function `case_redispatch`). Shared by operators' reroutes and triage assignments
 /// (``CaseOperations/reroute(_:to:reason:actor:policy:calendar:on:)``) and by handlers'
 /// reroutes in the worker.
 public enum CaseRedispatch {
@@ -48,22 +48,20 @@ public enum CaseRedispatch {
     /// Performs the move inside the caller's transaction.
     /// - Returns: the new job's id.
     @discardableResult
-    public static func move(_ move: Move, policy: TimeLimitPolicy, calendar: WorkCalendar, events: inout LedgerBatch,
+    public static func move(_ move: Move, policy: TimeLimitPolicy, calendar: WorkCalendar,
                             on connection: PostgresConnection) async throws -> Int64 {
         let kind = move.kind.flatMap { policy.kindKeys.contains($0) ? $0 : nil }
         let deadline = try policy.deadline(taskForce: move.to.rawValue, kind: kind, urgent: move.urgent,
                                            escalationLevel: move.level, receivedAt: move.deadlineFrom, calendar: calendar)
         let moves = try await connection.query(CaseQueries.movesOfCase, move.caseID).first!.decode(0, as: Int.self)
-        let job = try await JobQueue.enqueue(NewJob(
-            queue: move.to.rawValue, kind: CaseJob.kind, payload: CaseJob(caseID: move.caseID, level: move.level).json,
-            priority: CaseJob.priority(urgent: move.urgent, level: move.level),
-            uniqueKey: "case:\(move.caseID):\(move.level):r\(moves + 1)"), on: connection).id
-        try await connection.query(CaseQueries.reassign, move.caseID, move.to.rawValue, move.source,
-                                   deadline.dueAt, deadline.warnAt, deadline.rule, job)
-        try await connection.query(CaseQueries.insertCorrection, move.caseID, move.text, move.from, move.to.rawValue, move.reason, move.actor)
-        events.add(move.caseID, move.eventType, ["from": move.from, "to": move.to.rawValue, "reason": move.reason, "job_id": job], actor: move.actor)
-        events.add(move.caseID, "deadline_set", ["due_at": PostgresTimestamp.format(deadline.dueAt), "rule": deadline.rule], actor: move.actor)
-        events.add(move.caseID, "enqueued", ["job_id": job, "queue": move.to.rawValue, "level": move.level], actor: move.actor)
+        // case_redispatch (migration 0007) checks that the caller may act for the case's
+        // current task force, then writes the job, the case, the correction and the
+        // events as the owner: a department's worker cannot write to another's queue.
+        let job = try await connection.query(
+            CaseQueries.redispatch, move.caseID, move.to.rawValue, move.source, move.eventType, move.reason, move.actor,
+            move.level, Int(CaseJob.priority(urgent: move.urgent, level: move.level)),
+            "case:\(move.caseID):\(move.level):r\(moves + 1)", deadline.dueAt, deadline.warnAt, deadline.rule
+        ).first!.decode(0, as: Int64.self)
         return job
     }
 }

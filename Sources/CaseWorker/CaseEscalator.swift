@@ -74,6 +74,6 @@ public struct CaseEscalator: Sendable {
             caseID: caseID, text: try row.decode("text"), from: from, to: target,
             level: try row.decode("escalation_level"), urgent: try row.decode("urgent"), kind: try row.decode("kind"),
             deadlineFrom: Date(), source: "corrected", eventType: "rerouted", reason: reason, actor: actor),
-            policy: policy, calendar: calendar, events: &events, on: connection)
+            policy: policy, calendar: calendar, on: connection)
     }
 }

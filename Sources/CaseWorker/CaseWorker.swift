@@ -22,6 +22,9 @@ public struct CaseWorkerConfiguration: Sendable {
     public var poll: Duration = .seconds(1)
     /// Find work by polling only (connection poolers).
     public var pollOnly = false
+    /// Stand for maintenance leader (rescue, promotion, deadlines, dashboards). Turn it
+    /// off for logins of a department's role, which cannot see other task forces.
+    public var maintenance = true
     /// Unique name of this process (shown to operators).
     public var name: String
     /// How often the process reports itself alive in `workers`.
@@ -76,6 +79,7 @@ public final class CaseWorker: Service, Sendable {
         runtimeConfiguration.heartbeatInterval = max(.milliseconds(200), configuration.lease / 3)
         runtimeConfiguration.pollInterval = configuration.poll
         runtimeConfiguration.pollOnly = configuration.pollOnly
+        runtimeConfiguration.maintenance.enabled = configuration.maintenance
         runtimeConfiguration.retryStrategy = configuration.retryStrategy
         runtimeConfiguration.shutdownGracePeriod = configuration.shutdownGracePeriod
         let refresher = DashboardRefresher(interval: configuration.dashboardRefreshInterval)

@@ -32,6 +32,8 @@ struct Worker: AsyncParsableCommand {
     @Option(help: "Lease of a claimed case without heartbeats (crash detection).") var lease = "30s"
     @Option(help: "Polling interval when no notification arrives.") var poll = "1s"
     @Flag(name: .customLong("poll-only"), help: "Never LISTEN; poll only (for connection poolers).") var pollOnly = false
+    @Flag(name: .customLong("no-maintenance"), help: "Never stand for maintenance leader (for logins of a department role; run maintenance as taskforce_maintainer).")
+    var noMaintenance = false
     @Option(help: "Unique name of this process (default host-pid).") var name: String?
     @Option(name: .customLong("grace"), help: "Graceful-shutdown grace period.") var grace = "30s"
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error.") var logLevel = "info"
@@ -58,6 +60,7 @@ struct Worker: AsyncParsableCommand {
         configuration.lease = try Self.parseDuration(lease, option: "--lease")
         configuration.poll = try Self.parseDuration(poll, option: "--poll")
         configuration.pollOnly = pollOnly
+        configuration.maintenance = !noMaintenance
         configuration.shutdownGracePeriod = try Self.parseDuration(grace, option: "--grace")
 
         guard let level = Logger.Level(rawValue: logLevel) else { throw ValidationError("--log-level: unknown level \(logLevel)") }

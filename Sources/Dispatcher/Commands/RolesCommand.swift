@@ -10,10 +10,18 @@ struct RolesCommand: AsyncParsableCommand {
 
     /// The group roles, each NOLOGIN: people and programs log in as their own users
     /// and are granted one of these.
-    static let groups = ["dashboard": "taskforce_dashboard"]
+    static let groups: [String: String] = {
+        var groups = [
+            "dashboard": "taskforce_dashboard", "dispatcher": "taskforce_dispatcher", "maintainer": "taskforce_maintainer",
+        ]
+        for taskForce in ["tax", "credit", "legal", "infrastructure", "financing", "innovation", "foreign"] {
+            groups["worker-\(taskForce)"] = "taskforce_worker_\(taskForce)"
+        }
+        return groups
+    }()
 
     struct Create: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Create the group roles and their grants (idempotent; the migrations do the same).")
+        static let configuration = CommandConfiguration(abstract: "Check the group roles exist, creating missing ones (the migrations create them and their grants and policies).")
         @OptionGroup var database: DatabaseOptions
 
         func run() async throws {
@@ -22,12 +30,8 @@ struct RolesCommand: AsyncParsableCommand {
             for (name, role) in RolesCommand.groups.sorted(by: { $0.key < $1.key }) {
                 let exists = try await connection.query("SELECT 1 FROM pg_roles WHERE rolname = $1", role).count == 1
                 if !exists { try await connection.executeScript("CREATE ROLE \(try await connection.escapeIdentifier(role)) NOLOGIN") }
-                print("\(name): \(role) \(exists ? "exists" : "created")")
+                print("\(name.padding(toLength: 24, withPad: " ", startingAt: 0)) \(role) \(exists ? "exists" : "created (run dispatcher migrate for its grants)")")
             }
-            try await connection.executeScript("""
-                GRANT USAGE ON SCHEMA dashboard TO taskforce_dashboard;
-                GRANT SELECT ON ALL TABLES IN SCHEMA dashboard TO taskforce_dashboard;
-                """)
         }
     }
 
