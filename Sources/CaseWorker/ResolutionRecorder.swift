@@ -23,7 +23,8 @@ public struct ResolutionRecorder: Sendable {
     public var hooks: JobRuntimeHooks {
         JobRuntimeHooks(
             didComplete: { jobs, connection in try await self.recordCompleted(jobs, on: connection) },
-            didFail: { jobs, connection in try await self.recordFailed(jobs, on: connection) })
+            didFail: { jobs, connection in try await self.recordFailed(jobs, on: connection) },
+            didRescue: { jobs, connection in try await self.recordRescued(jobs, on: connection) })
     }
 
     func recordCompleted(_ jobs: [CompletedJob], on connection: PostgresConnection) async throws {
@@ -72,6 +73,25 @@ public struct ResolutionRecorder: Sendable {
             case .reroute:
                 try await escalator.reroute(caseID, fromJob: row.job.job.id, to: row.resolution.rerouteTo ?? .triage,
                                             reason: row.resolution.summary, actor: worker, events: &events, on: connection)
+            }
+        }
+        try await events.write(on: connection)
+    }
+
+    /// Lost attempts (the worker died or was cut off) go in the ledger too; a job whose
+    /// last attempt was lost escalates its case, like any discarded job.
+    func recordRescued(_ jobs: [RescuedJob], on connection: PostgresConnection) async throws {
+        var events = LedgerBatch(actor: "maintenance:\(worker)")
+        for rescued in jobs where rescued.kind == CaseJob.kind {
+            guard let caseJob = try? rescued.decodePayload(CaseJob.self) else { continue }
+            events.add(caseJob.caseID, "attempt_failed", [
+                "job_id": rescued.id, "attempt": rescued.attempt, "max_attempts": rescued.maxAttempts,
+                "error": "lease expired: worker \(rescued.worker ?? "?") stopped heartbeating", "next": rescued.newState.rawValue,
+            ])
+            if rescued.newState == .discarded {
+                events.add(caseJob.caseID, "discarded", ["job_id": rescued.id, "attempts": rescued.attempt])
+                try await escalator.escalate(caseJob.caseID, fromJob: rescued.id, reason: "job's last attempt was lost (lease expired)",
+                                             events: &events, on: connection)
             }
         }
         try await events.write(on: connection)

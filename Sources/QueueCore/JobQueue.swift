@@ -139,9 +139,16 @@ public enum JobQueue {
     /// - Returns: the ids completed; a job missing from it had lost its lease and was not touched.
     @discardableResult
     public static func complete(_ leases: [JobLease], on connection: PostgresConnection) async throws -> Set<Int64> {
+        Set(try await completeLeases(leases, on: connection).map(\.id))
+    }
+
+    /// Completes jobs still held under their lease.
+    /// - Returns: the leases that completed — by id *and* token, so that a stale report
+    ///   of an earlier attempt of the same job is never mistaken for the current one.
+    public static func completeLeases(_ leases: [JobLease], on connection: PostgresConnection) async throws -> Set<JobLease> {
         guard !leases.isEmpty else { return [] }
         let rows = try await connection.query(JobQueries.complete, leases.map(\.id), leases.map(\.token))
-        return Set(try rows.map { try $0.decode(0, as: Int64.self) })
+        return Set(try rows.map { JobLease(id: try $0.decode("id"), token: try $0.decode("lease_token")) })
     }
 
     /// A failed attempt to record.
@@ -166,12 +173,21 @@ public enum JobQueue {
     ///   `available` or `discarded`); lost leases are absent.
     @discardableResult
     public static func fail(_ failures: [Failure], on connection: PostgresConnection) async throws -> [Int64: JobState] {
+        var states: [Int64: JobState] = [:]
+        for (lease, state) in try await failLeases(failures, on: connection) { states[lease.id] = state }
+        return states
+    }
+
+    /// Records failed attempts; the new states keyed by lease (id and token).
+    public static func failLeases(_ failures: [Failure], on connection: PostgresConnection) async throws -> [JobLease: JobState] {
         guard !failures.isEmpty else { return [:] }
         let rows = try await connection.query(
             JobQueries.fail, failures.map(\.lease.id), failures.map(\.lease.token),
             failures.map { String($0.error.prefix(8_000)) }, failures.map { $0.retryDelay.milliseconds }, failures.map(\.discard))
-        var states: [Int64: JobState] = [:]
-        for row in rows { states[try row.decode("id")] = JobState(rawValue: try row.decode("state")) }
+        var states: [JobLease: JobState] = [:]
+        for row in rows {
+            states[JobLease(id: try row.decode("id"), token: try row.decode("lease_token"))] = JobState(rawValue: try row.decode("state"))
+        }
         return states
     }
 

@@ -14,6 +14,8 @@ public enum QueueMaintenance {
         public var pruned = 0
         /// Queues that got new available jobs (their workers should be woken).
         public var wokenQueues: Set<String> = []
+        /// The jobs rescued, with what became of them.
+        public var rescuedJobs: [RescuedJob] = []
         public init() {}
     }
 
@@ -34,6 +36,10 @@ public enum QueueMaintenance {
         var report = Report()
         for row in try await connection.query(JobQueries.rescueExpired, limit) {
             let state: String = try row.decode("state")
+            report.rescuedJobs.append(RescuedJob(
+                id: try row.decode("id"), queue: try row.decode("queue"), kind: try row.decode("kind"),
+                payload: try row.decode("payload"), attempt: try row.decode("attempt"), maxAttempts: try row.decode("max_attempts"),
+                newState: JobState(rawValue: state) ?? .available, worker: try row.decode("worker")))
             if state == JobState.discarded.rawValue {
                 report.discardedByRescue += 1
             } else {
@@ -77,6 +83,27 @@ public enum QueueMaintenance {
     /// Wakes the workers of `queues` (NOTIFY, one per queue).
     public static func wake(_ queues: Set<String>, on connection: PostgresConnection) async throws {
         for queue in queues.sorted() { try await connection.notify(QueueNotifications.channel, payload: queue) }
+    }
+}
+
+/// A job whose lease expired (its worker died or was cut off) and that the leader took back.
+public struct RescuedJob: Sendable, Equatable {
+    public let id: Int64
+    public let queue: String
+    public let kind: String
+    /// JSON text as enqueued.
+    public let payload: String
+    /// The attempt that was lost.
+    public let attempt: Int
+    public let maxAttempts: Int
+    /// `available` (runs again) or `discarded` (that was its last attempt).
+    public let newState: JobState
+    /// The worker that held it.
+    public let worker: String?
+
+    /// Decodes the payload as a `Decodable` value.
+    public func decodePayload<T: Decodable>(_ type: T.Type = T.self) throws -> T {
+        try JSONDecoder().decode(T.self, from: Data(payload.utf8))
     }
 }
 

@@ -159,3 +159,37 @@ struct RetryStrategyTests {
         #expect(RetryStrategy.constant(.seconds(3)).delay(afterAttempt: 9) == .seconds(3))
     }
 }
+
+@Suite("Fencing by token, not only by id")
+struct TokenFencingTests {
+    @Test("two reports of the same job in one batch — a stale attempt and the current one — complete only the current")
+    func staleAndCurrentInOneBatch() async throws {
+        let fixture = try await QueueFixture.make("token_fence")
+        defer { Task { await fixture.close() } }
+        let id = try await JobQueue.enqueue(NewJob(queue: "q", kind: "k"), on: fixture.connection).id
+        let stale = try await JobQueue.claim(queues: ["q"], limit: 1, lease: .milliseconds(50), worker: "w", on: fixture.connection)[0]
+        try await Task.sleep(for: .milliseconds(100))
+        _ = try await QueueMaintenance.rescueExpired(on: fixture.connection)
+        let current = try await JobQueue.claim(queues: ["q"], limit: 1, lease: .seconds(30), worker: "w", on: fixture.connection)[0]
+        #expect(current.id == id && stale.id == id)
+        let completed = try await JobQueue.completeLeases([stale.lease, current.lease], on: fixture.connection)
+        #expect(completed == [current.lease])
+    }
+
+    @Test("a stale failure report is refused while the current attempt's is recorded")
+    func staleFailure() async throws {
+        let fixture = try await QueueFixture.make("token_fence_fail")
+        defer { Task { await fixture.close() } }
+        _ = try await JobQueue.enqueue(NewJob(queue: "q", kind: "k"), on: fixture.connection)
+        let stale = try await JobQueue.claim(queues: ["q"], limit: 1, lease: .milliseconds(50), worker: "w", on: fixture.connection)[0]
+        try await Task.sleep(for: .milliseconds(100))
+        _ = try await QueueMaintenance.rescueExpired(on: fixture.connection)
+        let current = try await JobQueue.claim(queues: ["q"], limit: 1, lease: .seconds(30), worker: "w", on: fixture.connection)[0]
+        let states = try await JobQueue.failLeases([
+            .init(lease: stale.lease, error: "late", retryDelay: .zero),
+            .init(lease: current.lease, error: "now", retryDelay: .seconds(60)),
+        ], on: fixture.connection)
+        #expect(Array(states.keys) == [current.lease])
+        #expect(states[current.lease] == .retryable)
+    }
+}

@@ -45,12 +45,17 @@ public struct FailedJob: Sendable {
 public struct JobRuntimeHooks: Sendable {
     public var didComplete: (@Sendable (_ jobs: [CompletedJob], _ connection: PostgresConnection) async throws -> Void)?
     public var didFail: (@Sendable (_ jobs: [FailedJob], _ connection: PostgresConnection) async throws -> Void)?
+    /// Called by the maintenance leader in the transaction that rescues jobs whose lease
+    /// expired (the lost attempt, and whether that was the last).
+    public var didRescue: (@Sendable (_ jobs: [RescuedJob], _ connection: PostgresConnection) async throws -> Void)?
 
     public init(
         didComplete: (@Sendable ([CompletedJob], PostgresConnection) async throws -> Void)? = nil,
-        didFail: (@Sendable ([FailedJob], PostgresConnection) async throws -> Void)? = nil
+        didFail: (@Sendable ([FailedJob], PostgresConnection) async throws -> Void)? = nil,
+        didRescue: (@Sendable ([RescuedJob], PostgresConnection) async throws -> Void)? = nil
     ) {
         self.didComplete = didComplete
         self.didFail = didFail
+        self.didRescue = didRescue
     }
 }

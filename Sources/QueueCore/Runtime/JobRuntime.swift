@@ -416,17 +416,17 @@ public final class JobRuntime: Service, Sendable {
         // autocommitted — one round trip instead of three.
         let kinds = [!completes.isEmpty, !failures.isEmpty, !snoozes.isEmpty, !cancels.isEmpty, !givebacks.isEmpty].filter { $0 }.count
         let single = kinds == 1 && hooks.didComplete == nil && hooks.didFail == nil && snoozes.isEmpty && cancels.isEmpty
-        let write = { (connection: PostgresConnection) async throws -> (Set<Int64>, [Int64: JobState]) in
-            let completed = try await JobQueue.complete(completes.map(\.0.job.lease), on: connection)
+        let write = { (connection: PostgresConnection) async throws -> (Set<JobLease>, [JobLease: JobState]) in
+            let completed = try await JobQueue.completeLeases(completes.map(\.0.job.lease), on: connection)
             if let didComplete = hooks.didComplete, !completed.isEmpty {
-                let jobs = completes.filter { completed.contains($0.0.job.id) }
+                let jobs = completes.filter { completed.contains($0.0.job.lease) }
                     .map { CompletedJob(job: $0.0.job, result: $0.1, duration: $0.0.duration) }
                 try await didComplete(jobs, connection)
             }
-            let states = try await JobQueue.fail(failures.map(\.1), on: connection)
+            let states = try await JobQueue.failLeases(failures.map(\.1), on: connection)
             if let didFail = hooks.didFail, !states.isEmpty {
                 let jobs = failures.compactMap { report, failure -> FailedJob? in
-                    guard let state = states[report.job.id] else { return nil }
+                    guard let state = states[report.job.lease] else { return nil }
                     return FailedJob(job: report.job, error: failure.error, newState: state, duration: report.duration)
                 }
                 try await didFail(jobs, connection)
@@ -449,10 +449,10 @@ public final class JobRuntime: Service, Sendable {
         var lost = 0
         stats.withLock { stats in
             for (report, _) in completes {
-                if completed.contains(report.job.id) { stats.completed += 1 } else { lost += 1 }
+                if completed.contains(report.job.lease) { stats.completed += 1 } else { lost += 1 }
             }
             for (report, _) in failures {
-                switch failedStates[report.job.id] {
+                switch failedStates[report.job.lease] {
                 case .discarded?: stats.discarded += 1
                 case nil: lost += 1
                 default: stats.failed += 1
@@ -461,8 +461,8 @@ public final class JobRuntime: Service, Sendable {
             stats.givenBack += givebacks.count
             stats.leaseLost += lost
         }
-        for (report, _) in completes where completed.contains(report.job.id) { metrics.completed(report.job, duration: report.duration) }
-        for (report, _) in failures { metrics.failed(report.job, discarded: failedStates[report.job.id] == .discarded) }
+        for (report, _) in completes where completed.contains(report.job.lease) { metrics.completed(report.job, duration: report.duration) }
+        for (report, _) in failures { metrics.failed(report.job, discarded: failedStates[report.job.lease] == .discarded) }
         if lost > 0 {
             logger.warning("outcomes refused: leases were lost before commit (jobs rescued or cancelled)", metadata: ["jobs": "\(lost)"])
         }
@@ -539,7 +539,13 @@ public final class JobRuntime: Service, Sendable {
                         leading = elected
                     }
                     guard elected else { return }
-                    let rescue = try await QueueMaintenance.rescueExpired(on: connection)
+                    // Rescue and the application's record of the lost attempts commit together.
+                    let hooks = self.hooks
+                    let rescue = try await connection.transaction { tx in
+                        let report = try await QueueMaintenance.rescueExpired(on: tx)
+                        if let didRescue = hooks.didRescue, !report.rescuedJobs.isEmpty { try await didRescue(report.rescuedJobs, tx) }
+                        return report
+                    }
                     let promote = try await QueueMaintenance.promoteDue(on: connection)
                     if rescue.rescued + rescue.discardedByRescue > 0 {
                         logger.notice("rescued jobs with expired leases", metadata: [

@@ -89,7 +89,7 @@ enum JobQueries {
                    errors, unique_key, locked_by, created_at, attempted_at, now()
             FROM done
         )
-        SELECT id FROM done
+        SELECT id, lease_token FROM done
         """
 
     /// Records failed attempts: each error is appended; the job becomes retryable after
@@ -109,7 +109,7 @@ enum JobQueries {
         FROM unnest($1::bigint[], $2::uuid[], $3::text[], $4::bigint[], $5::boolean[])
              AS f(id, token, error, delay_ms, discard)
         WHERE j.id = f.id AND j.lease_token = f.token AND j.state = 'running'
-        RETURNING j.id, j.state::text AS state
+        RETURNING j.id, j.state::text AS state, f.token AS lease_token
         """
 
     /// Snoozes jobs: back to `scheduled` for `$3` ms without consuming the attempt.
@@ -193,7 +193,8 @@ enum JobQueries {
             ORDER BY id LIMIT $1
             FOR UPDATE SKIP LOCKED
         )
-        RETURNING j.id, j.queue, j.state::text AS state
+        RETURNING j.id, j.queue, j.kind, j.payload::text AS payload, j.attempt, j.max_attempts, j.state::text AS state,
+                  (j.errors->-1->>'worker') AS worker
         """
 
     /// Makes due scheduled and retryable jobs available. Index: `queue_jobs_due`.
