@@ -12,17 +12,11 @@ struct PolicyOptions: ParsableArguments {
 
     func load() throws -> (TimeLimitPolicy, WorkCalendar) {
         let environment = ProcessInfo.processInfo.environment
-        let policy = try (timeLimits ?? environment["TIME_LIMITS_FILE"]).map { try TimeLimitPolicy(json: Self.read($0)) }
+        // init(contentsOf:) names the operator's file (not the built-in one) in errors.
+        let policy = try (timeLimits ?? environment["TIME_LIMITS_FILE"]).map { try TimeLimitPolicy(contentsOf: URL(fileURLWithPath: $0)) }
             ?? TimeLimitPolicy.bundledDefault()
-        let workCalendar = try (calendar ?? environment["CALENDAR_FILE"]).map { try WorkCalendar(json: Self.read($0)) }
+        let workCalendar = try (calendar ?? environment["CALENDAR_FILE"]).map { try WorkCalendar(contentsOf: URL(fileURLWithPath: $0)) }
             ?? WorkCalendar.bundledDefault()
         return (policy, workCalendar)
-    }
-
-    static func read(_ path: String) throws -> Data {
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw ValidationError("cannot read \(path): no such file or not readable")
-        }
-        return data
     }
 }

@@ -223,13 +223,7 @@ public struct TimeLimitPolicy: Sendable, Equatable {
     ///   - url: the location of a file in the `time-limits.json` format.
     /// - Throws: ``DeadlineDataError`` when the file cannot be read or a field is wrong.
     public init(contentsOf url: URL) throws {
-        let data: Data
-        do {
-            data = try Data(contentsOf: url)
-        } catch {
-            throw DeadlineDataError(file: url.path, field: "", problem: "cannot be read (\(error.localizedDescription))")
-        }
-        try self.init(json: data, sourceName: url.lastPathComponent)
+        try self.init(json: try DeadlineDataError.contents(of: url), sourceName: url.lastPathComponent)
     }
 
     /// The policy shipped with the program: ``defaultJSON``, the content of `data/policy/time-limits.json`.

@@ -114,13 +114,7 @@ public struct WorkCalendar: Sendable, Equatable {
     ///   - url: the location of a file in the `calendar.json` format.
     /// - Throws: ``DeadlineDataError`` when the file cannot be read or a field is wrong.
     public init(contentsOf url: URL) throws {
-        let data: Data
-        do {
-            data = try Data(contentsOf: url)
-        } catch {
-            throw DeadlineDataError(file: url.path, field: "", problem: "cannot be read (\(error.localizedDescription))")
-        }
-        try self.init(json: data, sourceName: url.lastPathComponent)
+        try self.init(json: try DeadlineDataError.contents(of: url), sourceName: url.lastPathComponent)
     }
 
     /// The calendar shipped with the program: ``defaultJSON``, the content of `data/policy/calendar.json`.
@@ -391,6 +385,15 @@ public struct DeadlineDataError: Error, Sendable, Equatable, CustomStringConvert
 
     /// The same text as ``description``.
     public var errorDescription: String? { description }
+
+    /// Reads a data file, or throws an error naming it.
+    static func contents(of url: URL) throws -> Data {
+        do {
+            return try Data(contentsOf: url)
+        } catch {
+            throw DeadlineDataError(file: url.path, field: "", problem: "cannot be read (\(error.localizedDescription))")
+        }
+    }
 }
 
 // MARK: - Reading the data files
