@@ -34,12 +34,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
-import multiprocessing as mp
 import os
 import sys
 import time
-from importlib.metadata import version as dist_version
+
+from harness import report, run_workers
 
 BENCH_QUEUE = "peerbench"
 BENCH_TASK = "peerbench_noop"
@@ -225,50 +224,12 @@ def main() -> int:
     enqueue_seconds = asyncio.run(prepare_and_enqueue(args.dsn, args.jobs))
     log(f"deferred {args.jobs} jobs in {enqueue_seconds:.3f}s")
 
-    ctx = mp.get_context("spawn")
-    ready, go, stop = ctx.Queue(), ctx.Event(), ctx.Event()
-    procs = [
-        ctx.Process(
-            target=worker_main,
-            args=(args.dsn, args.concurrency, ready, go, stop, i),
-            daemon=False,
-        )
-        for i in range(args.processes)
-    ]
-    for p in procs:
-        p.start()
-    exit_code = 0
-    try:
-        for _ in procs:
-            if ready.get(timeout=120) < 0:
-                raise RuntimeError("a worker failed during start-up (see stderr)")
-        process_seconds = asyncio.run(measure(args.dsn, args.jobs, procs, go, args.timeout))
-    finally:
-        go.set()  # release workers still waiting, so that they can stop
-        stop.set()
-        for p in procs:
-            p.join(timeout=90)
-            if p.is_alive():
-                log(f"worker pid {p.pid} did not stop in time: terminating it")
-                p.terminate()
-                p.join(timeout=10)
-                exit_code = 1
-            elif p.exitcode != 0:
-                log(f"worker pid {p.pid} exited with code {p.exitcode}")
-                exit_code = 1
+    exit_code, process_seconds = run_workers(
+        "procrastinate_bench", worker_main, (args.dsn, args.concurrency), args.processes,
+        lambda procs, go: asyncio.run(measure(args.dsn, args.jobs, procs, go, args.timeout)))
     if exit_code:
         return exit_code
-
-    print(json.dumps({
-        "peer": "procrastinate",
-        "version": dist_version("procrastinate"),
-        "jobs": args.jobs,
-        "processes": args.processes,
-        "concurrency": args.concurrency,
-        "enqueue_seconds": round(enqueue_seconds, 4),
-        "process_seconds": round(process_seconds, 4),
-        "jobs_per_second": round(args.jobs / process_seconds, 1),
-    }), flush=True)
+    report("procrastinate", args, enqueue_seconds, process_seconds)
     return 0
 
 
