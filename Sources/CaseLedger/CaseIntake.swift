@@ -331,6 +331,17 @@ public struct LedgerBatch: Sendable {
         try await connection.query(CaseQueries.insertEvents, caseIDs, types, actors, data)
     }
 
+    /// Writes what was collected so far and empties the batch. Used before a case leaves
+    /// the writer's task force: under row-level security a department cannot append to
+    /// the ledger of a case that is no longer its own.
+    public mutating func flush(on connection: PostgresConnection) async throws {
+        try await write(on: connection)
+        caseIDs.removeAll()
+        types.removeAll()
+        actors.removeAll()
+        data.removeAll()
+    }
+
     static func json(_ payload: [String: Any]) -> String {
         var clean: [String: Any] = [:]
         for (key, value) in payload {

@@ -80,7 +80,10 @@ public struct CaseEvent: Sendable, Codable, Equatable {
     public let id: Int64
     public let at: Date
     public let type: String
+    /// Who the writer says it is (a worker's name, an operator).
     public let actor: String
+    /// The database login that wrote it, recorded by the database itself (nil before migration 0008).
+    public let login: String?
     /// JSON object text.
     public let data: String
 }
@@ -104,7 +107,7 @@ public enum CaseOperations {
         guard let row = try await connection.query(CaseQueries.caseByID, id).first else { return nil }
         let events = try await connection.query(CaseQueries.eventsOfCase, id).map { event in
             CaseEvent(id: try event.decode("id"), at: try event.decode("at"), type: try event.decode("type"),
-                      actor: try event.decode("actor"), data: try event.decode("data"))
+                      actor: try event.decode("actor"), login: try event.decode("login"), data: try event.decode("data"))
         }
         return CaseRecord(
             id: try row.decode("id"), externalID: try row.decode("external_id"), text: try row.decode("text"),
@@ -163,15 +166,14 @@ public enum CaseOperations {
             let from = try TaskForce(parsing: try row.decode("task_force"))
             guard state == "open" || state == "triage" else { throw OperationError.notAllowed(id, state: state, action: "rerouted") }
             guard from != target else { throw DomainError.invalidInput("case \(id) is already with \(target.rawValue)") }
-            if let job: Int64 = try row.decode("current_job_id") {
-                _ = try? await JobQueue.cancel(job, on: tx)
-            }
-            return try await CaseRedispatch.move(.init(
+            // case_redispatch cancels the current job itself.
+            guard let job = try await CaseRedispatch.move(.init(
                 caseID: id, text: try row.decode("text"), from: from.rawValue, to: target,
                 level: try row.decode("escalation_level"), urgent: try row.decode("urgent"), kind: try row.decode("kind"),
                 deadlineFrom: try row.decode("received_at"), source: state == "triage" ? "manual" : "corrected",
                 eventType: state == "triage" ? "assigned" : "rerouted", reason: reason, actor: actor),
-                policy: policy, calendar: calendar, on: tx)
+                policy: policy, calendar: calendar, on: tx) else { throw OperationError.notAllowed(id, state: state, action: "rerouted") }
+            return job
         }
     }
 
@@ -181,7 +183,10 @@ public enum CaseOperations {
             guard let row = try await tx.query(CaseQueries.lockCase, id).first else { throw OperationError.noSuchCase(id) }
             let state: String = try row.decode("state")
             guard ["open", "triage", "escalated"].contains(state) else { throw OperationError.notAllowed(id, state: state, action: "cancelled") }
-            if let job: Int64 = try row.decode("current_job_id") { _ = try? await JobQueue.cancel(job, on: tx) }
+            if let job: Int64 = try row.decode("current_job_id") {
+                // A job already finished or cancelled is fine; any SQL error aborts the transaction and is reported.
+                do { try await JobQueue.cancel(job, on: tx) } catch is QueueError {}
+            }
             try await tx.query(CaseQueries.cancelCase, id)
             var events = LedgerBatch(actor: actor)
             events.add(id, "cancelled", ["reason": reason])

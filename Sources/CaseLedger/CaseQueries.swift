@@ -88,7 +88,7 @@ enum CaseQueries {
         """
 
     static let eventsOfCase = """
-        SELECT id, at, type, actor, data::text AS data FROM case_events WHERE case_id = $1 ORDER BY id
+        SELECT id, at, type, actor, login::text AS login, data::text AS data FROM case_events WHERE case_id = $1 ORDER BY id
         """
 
     static let corrections = """
@@ -98,11 +98,11 @@ enum CaseQueries {
     /// Moves a case to another task force (reroute or triage assignment): the function
     /// of migration 0007, which checks the caller's role. Index: primary keys.
     static let redispatch = """
-        SELECT case_redispatch($1, $2, $3, $4, $5, $6, $7, $8::smallint, $9, $10, $11, $12)
+        SELECT public.case_redispatch($1, $2::bigint, $3, $4, $5, $6, $7, $8::integer, $9, $10, $11)
         """
 
-    /// How often a case has been moved between task forces. Index: `case_events_case`.
-    static let movesOfCase = "SELECT count(*) FROM case_events WHERE case_id = $1 AND type IN ('rerouted', 'assigned')"
+    /// Sends a case to triage (migration 0008's `case_to_triage`). Index: primary key.
+    static let toTriage = "SELECT public.case_to_triage($1, $2::bigint, $3, $4)"
 
     static let cancelCase = """
         UPDATE cases SET state = 'cancelled', resolved_at = now() WHERE id = $1

@@ -46,22 +46,36 @@ public enum CaseRedispatch {
     }
 
     /// Performs the move inside the caller's transaction.
-    /// - Returns: the new job's id.
+    ///
+    /// The database function `case_redispatch` (migration 0008) checks that the caller's
+    /// login may act for the case's current task force, validates the arguments, cancels
+    /// the case's current job, and writes the new job, the case, the correction and the
+    /// ledger events as the schema owner, with the caller's login as the actor
+    /// (``Move/actor`` is kept as `via`): a department's worker cannot write to another's
+    /// queue, nor sign as somebody else.
+    /// - Parameters:
+    ///   - move: what to move.
+    ///   - fromJob: the job that asked for it; when it is no longer the case's job, nothing happens.
+    /// - Returns: the new job's id, or nil when `fromJob` was stale.
     @discardableResult
-    public static func move(_ move: Move, policy: TimeLimitPolicy, calendar: WorkCalendar,
-                            on connection: PostgresConnection) async throws -> Int64 {
+    public static func move(_ move: Move, fromJob: Int64? = nil, policy: TimeLimitPolicy, calendar: WorkCalendar,
+                            on connection: PostgresConnection) async throws -> Int64? {
         let kind = move.kind.flatMap { policy.kindKeys.contains($0) ? $0 : nil }
         let deadline = try policy.deadline(taskForce: move.to.rawValue, kind: kind, urgent: move.urgent,
                                            escalationLevel: move.level, receivedAt: move.deadlineFrom, calendar: calendar)
-        let moves = try await connection.query(CaseQueries.movesOfCase, move.caseID).first!.decode(0, as: Int.self)
-        // case_redispatch (migration 0007) checks that the caller may act for the case's
-        // current task force, then writes the job, the case, the correction and the
-        // events as the owner: a department's worker cannot write to another's queue.
-        let job = try await connection.query(
-            CaseQueries.redispatch, move.caseID, move.to.rawValue, move.source, move.eventType, move.reason, move.actor,
-            move.level, Int(CaseJob.priority(urgent: move.urgent, level: move.level)),
-            "case:\(move.caseID):\(move.level):r\(moves + 1)", deadline.dueAt, deadline.warnAt, deadline.rule
-        ).first!.decode(0, as: Int64.self)
-        return job
+        let row = try await connection.query(
+            CaseQueries.redispatch, move.caseID, fromJob, move.to.rawValue, move.source, move.eventType, move.reason, move.actor,
+            move.level, deadline.dueAt, deadline.warnAt, deadline.rule
+        ).first
+        return try row?.decode(0, as: Int64?.self)
+    }
+
+    /// Hands a case to a person (triage) inside the caller's transaction, through the
+    /// database function `case_to_triage` (same checks as ``move(_:fromJob:policy:calendar:on:)``).
+    /// - Returns: false when `fromJob` is no longer the case's job or the case is not open.
+    @discardableResult
+    public static func toTriage(_ caseID: Int64, fromJob: Int64?, reason: String, via: String,
+                                on connection: PostgresConnection) async throws -> Bool {
+        try await connection.query(CaseQueries.toTriage, caseID, fromJob, reason, via).first?.decode(0, as: Bool.self) ?? false
     }
 }

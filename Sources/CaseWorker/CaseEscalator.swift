@@ -35,7 +35,10 @@ public struct CaseEscalator: Sendable {
         guard state == "open", fromJob == nil || currentJob == fromJob else { return nil }
         let level: Int = try row.decode("escalation_level")
         let taskForce: String = try row.decode("task_force")
-        if let currentJob, currentJob != fromJob { _ = try? await JobQueue.cancel(currentJob, on: connection) }
+        if let currentJob, currentJob != fromJob {
+            // Already finished or cancelled is fine; an SQL error aborts the transaction and is reported.
+            do { try await JobQueue.cancel(currentJob, on: connection) } catch is QueueError {}
+        }
         guard level < Self.topLevel else {
             try await connection.query(WorkerQueries.topEscalation, caseID)
             events.add(caseID, "escalated", ["from_level": level, "to_level": level, "top": true, "reason": reason,
@@ -57,6 +60,10 @@ public struct CaseEscalator: Sendable {
 
     /// Re-dispatches a case a handler found misrouted. After two reroutes it goes to
     /// triage instead, so that cases cannot bounce between task forces.
+    ///
+    /// The events collected so far are written first: once the case belongs to another
+    /// task force, a department's login can no longer append to its ledger. The move
+    /// itself (and its events) goes through the database's definer functions.
     public func reroute(_ caseID: Int64, fromJob: Int64, to target: TaskForce, reason: String, actor: String,
                         events: inout LedgerBatch, on connection: PostgresConnection) async throws {
         guard let row = try await connection.query(WorkerQueries.lockCase, caseID).first else { return }
@@ -64,16 +71,17 @@ public struct CaseEscalator: Sendable {
         let currentJob: Int64? = try row.decode("current_job_id")
         guard state == "open", currentJob == fromJob else { return }
         let from: String = try row.decode("task_force")
-        let reroutes = try await connection.query(WorkerQueries.reroutesOfCase, caseID).first!.decode(0, as: Int.self)
+        let reroutes = try await connection.query(WorkerQueries.reroutesOfCase, caseID).first?.decode(0, as: Int.self) ?? 0
+        try await events.flush(on: connection)
         if reroutes >= 2 || target == .triage || target.rawValue == from {
-            try await connection.query(WorkerQueries.toTriage, caseID)
-            events.add(caseID, "rerouted", ["from": from, "to": "triage", "reason": "\(reason); rerouted \(reroutes) times already: a person decides"], actor: actor)
+            let why = target == .triage || target.rawValue == from ? reason : "\(reason); rerouted \(reroutes) times already: a person decides"
+            try await CaseRedispatch.toTriage(caseID, fromJob: fromJob, reason: why, via: actor, on: connection)
             return
         }
         try await CaseRedispatch.move(.init(
             caseID: caseID, text: try row.decode("text"), from: from, to: target,
             level: try row.decode("escalation_level"), urgent: try row.decode("urgent"), kind: try row.decode("kind"),
             deadlineFrom: Date(), source: "corrected", eventType: "rerouted", reason: reason, actor: actor),
-            policy: policy, calendar: calendar, on: connection)
+            fromJob: fromJob, policy: policy, calendar: calendar, on: connection)
     }
 }

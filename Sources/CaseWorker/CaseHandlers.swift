@@ -42,7 +42,8 @@ public enum CaseHandlerKind: Sendable, Equatable {
     /// The built-in advisor (``CaseAdvisor``).
     case advisor
     /// An external program: the case as JSON on stdin, one JSON resolution on stdout.
-    case exec(command: String)
+    /// It runs with ``HandlerEnvironment`` only: never the worker's database secrets.
+    case exec(command: String, environment: HandlerEnvironment = .scrubbed())
 
     public var name: String {
         switch self {
@@ -54,7 +55,10 @@ public enum CaseHandlerKind: Sendable, Equatable {
 
 enum CaseHandlers {
     /// A handler for case jobs. Cases no longer open are completed without a resolution.
-    static func make(_ kind: CaseHandlerKind, loader: CaseLoader, advisor: CaseAdvisor) -> JobHandler {
+    /// - Parameters:
+    ///   - scrub: masks secrets in what a program wrote before it becomes a job error.
+    static func make(_ kind: CaseHandlerKind, loader: CaseLoader, advisor: CaseAdvisor,
+                     scrub: @escaping @Sendable (String) -> String) -> JobHandler {
         switch kind {
         case .advisor:
             return { job in
@@ -63,12 +67,13 @@ enum CaseHandlers {
                 }
                 return .completed(result: advisor.advise(facts).json())
             }
-        case .exec(let command):
+        case .exec(let command, let environment):
             return { job in
                 guard let (_, document, _) = try await loader.load(job), document["state"] as? String == "open" else {
                     return .completed(result: nil)
                 }
-                return .completed(result: try await ExecHandler.run(command: command, document: document).json())
+                return .completed(result: try await ExecHandler.run(
+                    command: command, document: document, environment: environment, scrub: scrub).json())
             }
         }
     }
@@ -90,8 +95,18 @@ public enum ExecHandler {
         }
     }
 
+    /// The most of a program's stderr kept in a job error (its end, where the reason usually is).
+    public static let stderrTailLimit = 2_000
+
     /// Runs `command` (through `/bin/sh -c`) for a case document.
-    public static func run(command: String, document: [String: Any]) async throws -> Resolution {
+    /// - Parameters:
+    ///   - command: the shell command.
+    ///   - document: the case, sent as JSON on stdin.
+    ///   - environment: the program's whole environment.
+    ///   - scrub: applied to the program's stderr before it goes into an error (and from
+    ///     there into the job's errors, the ledger, logs and dashboards).
+    public static func run(command: String, document: [String: Any], environment: HandlerEnvironment = .scrubbed(),
+                           scrub: @Sendable (String) -> String = { $0 }) async throws -> Resolution {
         let input = String(decoding: try JSONSerialization.data(withJSONObject: document, options: [.sortedKeys, .withoutEscapingSlashes]), as: UTF8.self)
         var options = PlatformOptions()
         options.createSession = true
@@ -100,17 +115,19 @@ public enum ExecHandler {
             .send(signal: .kill, toProcessGroup: true, allowedDurationToNextStep: .milliseconds(500)),
         ]
         let result = try await Subprocess.run(
-            .path(FilePath("/bin/sh")), arguments: ["-c", command], platformOptions: options,
+            .path(FilePath("/bin/sh")), arguments: ["-c", command], environment: environment.subprocessEnvironment,
+            platformOptions: options,
             input: .string(input), output: .string(limit: 1 << 20), error: .string(limit: 1 << 20))
         let stderr = result.standardError
-        let tail = String(stderr.suffix(2_000)).trimmingCharacters(in: .whitespacesAndNewlines)
+        // Scrubbed whole, then cut: a secret cannot survive by straddling the cut.
+        let tail = String(scrub(stderr).suffix(stderrTailLimit)).trimmingCharacters(in: .whitespacesAndNewlines)
         guard case .exited(0) = result.terminationStatus else {
             throw Failure(reason: "handler \(describe(result.terminationStatus))", stderrTail: tail)
         }
         do {
             return try Resolution.parse(result.standardOutput)
         } catch {
-            throw Failure(reason: "invalid handler output: \(error)", stderrTail: tail)
+            throw Failure(reason: scrub("invalid handler output: \(error)"), stderrTail: tail)
         }
     }
 
@@ -119,5 +136,41 @@ public enum ExecHandler {
         case .exited(let code): return "exited with status \(code)"
         case .signaled(let signal): return "was killed by signal \(signal)"
         }
+    }
+}
+
+/// The environment an exec handler runs with: an allow-list of the worker's own
+/// variables (locale, time zone, PATH, HOME, temp dir, user) plus any the operator
+/// passes by name. The database's secrets never reach it: `DATABASE_URL` and every
+/// `PG*` variable are refused even when asked for.
+public struct HandlerEnvironment: Sendable, Equatable {
+    /// Passed through from the worker when set.
+    public static let allowList = ["PATH", "HOME", "LANG", "LANGUAGE", "LC_ALL", "LC_CTYPE", "LC_MESSAGES", "TZ", "TMPDIR", "USER", "LOGNAME"]
+
+    /// The variables, name to value.
+    public let variables: [String: String]
+
+    /// A name that may never be passed to a handler.
+    public static func isSecret(_ name: String) -> Bool {
+        name == "DATABASE_URL" || name.hasPrefix("PG")
+    }
+
+    /// The allow-list plus `extra` names, read from `environment`.
+    /// - Parameters:
+    ///   - extra: further variable names the handler needs (`worker --handler-env NAME`).
+    ///   - environment: where values come from (the worker's own environment by default).
+    public static func scrubbed(passing extra: [String] = [], from environment: [String: String] = ProcessInfo.processInfo.environment) -> HandlerEnvironment {
+        var variables: [String: String] = [:]
+        for name in allowList + extra where !isSecret(name) {
+            if let value = environment[name] { variables[name] = value }
+        }
+        if variables["PATH"] == nil { variables["PATH"] = "/usr/local/bin:/usr/bin:/bin" }
+        return HandlerEnvironment(variables: variables)
+    }
+
+    init(variables: [String: String]) { self.variables = variables }
+
+    var subprocessEnvironment: Subprocess.Environment {
+        .custom(variables.sorted { $0.key < $1.key }.map { Array("\($0.key)=\($0.value)\u{0}".utf8) })
     }
 }

@@ -92,7 +92,8 @@ public final class CaseWorker: Service, Sendable {
             },
             { connection in try await refresher.refreshIfDue(on: connection) },
         ]
-        let handler = CaseHandlers.make(configuration.handler, loader: CaseLoader(pool: pool), advisor: advisor)
+        let handler = CaseHandlers.make(configuration.handler, loader: CaseLoader(pool: pool), advisor: advisor,
+                                        scrub: { [database] text in database.scrub(text) })
         self.runtime = JobRuntime(
             database: database, configuration: runtimeConfiguration, handlers: [CaseJob.kind: handler],
             hooks: recorder.hooks, logger: logger)

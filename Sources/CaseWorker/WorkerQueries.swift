@@ -53,7 +53,6 @@ enum WorkerQueries {
 
     static let topEscalation = "UPDATE cases SET state = 'escalated' WHERE id = $1"
 
-    static let toTriage = "UPDATE cases SET task_force = 'triage', state = 'triage', current_job_id = NULL WHERE id = $1"
 
     static let reroutesOfCase = "SELECT count(*) FROM case_events WHERE case_id = $1 AND type = 'rerouted'"
 

@@ -7,25 +7,15 @@ import PostgresClient
 /// - `GET /` — a self-contained page (no file fetched from the internet) refreshing itself;
 /// - `GET /api/summary` — the JSON behind it (``DashboardSnapshot``);
 /// - `GET /metrics` — Prometheus text;
-/// - `GET /healthz` — `ok` when the database answers, 503 otherwise.
+/// - `GET /healthz` — `ok` when the database answers, 503 otherwise (the only route without a login).
 public enum DashboardApp {
-    /// The routes, over a pool of (ideally read-only) connections.
-    public static func router(pool: ConnectionPool) -> Router<BasicRequestContext> {
-        let router = Router()
-        router.get("/") { _, _ -> Response in
-            Response(status: .ok, headers: [.contentType: "text/html; charset=utf-8", .cacheControl: "no-store"],
-                     body: .init(byteBuffer: ByteBuffer(string: DashboardPage.html)))
-        }
-        router.get("/api/summary") { _, _ -> Response in
-            let snapshot = try await pool.withConnection { try await DashboardSnapshot.load(on: $0) }
-            return Response(status: .ok, headers: [.contentType: "application/json", .cacheControl: "no-store"],
-                            body: .init(byteBuffer: ByteBuffer(bytes: try snapshot.json())))
-        }
-        router.get("/metrics") { _, _ -> Response in
-            let snapshot = try await pool.withConnection { try await DashboardSnapshot.load(on: $0) }
-            return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
-                            body: .init(byteBuffer: ByteBuffer(string: DashboardMetrics.render(snapshot))))
-        }
+    /// The routes, over a pool of (ideally read-only) connections. Everything but
+    /// `/healthz` needs a dashboard login (``DashboardLogins``).
+    /// - Parameters:
+    ///   - pool: connections as the dashboard's own login (role `taskforce_dashboard`).
+    ///   - logins: checks the readers' logins.
+    public static func router(pool: ConnectionPool, logins: DashboardLogins) -> Router<DashboardRequestContext> {
+        let router = Router(context: DashboardRequestContext.self)
         router.get("/healthz") { _, _ -> Response in
             do {
                 try await pool.query("SELECT 1")
@@ -35,12 +25,27 @@ public enum DashboardApp {
                                 body: .init(byteBuffer: ByteBuffer(string: "database unavailable\n")))
             }
         }
+        let guarded = router.group().add(middleware: DashboardAuthMiddleware(logins: logins))
+        guarded.get("/") { _, _ -> Response in
+            Response(status: .ok, headers: [.contentType: "text/html; charset=utf-8", .cacheControl: "no-store"],
+                     body: .init(byteBuffer: ByteBuffer(string: DashboardPage.html)))
+        }
+        guarded.get("/api/summary") { _, _ -> Response in
+            let snapshot = try await pool.withConnection { try await DashboardSnapshot.load(on: $0) }
+            return Response(status: .ok, headers: [.contentType: "application/json", .cacheControl: "no-store"],
+                            body: .init(byteBuffer: ByteBuffer(bytes: try snapshot.json())))
+        }
+        guarded.get("/metrics") { _, _ -> Response in
+            let snapshot = try await pool.withConnection { try await DashboardSnapshot.load(on: $0) }
+            return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+                            body: .init(byteBuffer: ByteBuffer(string: DashboardMetrics.render(snapshot))))
+        }
         return router
     }
 
     /// The application listening on `host:port`.
-    public static func application(pool: ConnectionPool, host: String, port: Int, logger: Logger) -> some ApplicationProtocol {
-        Application(router: router(pool: pool), configuration: .init(address: .hostname(host, port: port), serverName: "taskforce-dashboard"), logger: logger)
+    public static func application(pool: ConnectionPool, logins: DashboardLogins, host: String, port: Int, logger: Logger) -> some ApplicationProtocol {
+        Application(router: router(pool: pool, logins: logins), configuration: .init(address: .hostname(host, port: port), serverName: "taskforce-dashboard"), logger: logger)
     }
 
     /// Parses `HOST:PORT` (e.g. `127.0.0.1:8080`, `0.0.0.0:9100`).

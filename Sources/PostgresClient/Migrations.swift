@@ -56,6 +56,27 @@ public struct MigrationRunner: Sendable {
             try verifyChecksums(applied: applied, connection: connection)
             var done: [Migration] = []
             for migration in migrations where applied[migration.version] == nil {
+                try await applyRetryingClusterRaces(migration, on: connection)
+                done.append(migration)
+            }
+            try await connection.query("SELECT pg_advisory_unlock($1)", Self.advisoryLockKey)
+            return done
+        } catch {
+            _ = try? await connection.query("SELECT pg_advisory_unlock($1)", Self.advisoryLockKey)
+            throw error
+        }
+    }
+
+    /// Runs one migration in its own transaction. Roles and their memberships are
+    /// cluster-wide while the advisory lock serialises one database only, so databases of
+    /// one cluster migrating at once can collide on `CREATE ROLE`/`GRANT` (a duplicate key
+    /// in `pg_authid`, "tuple concurrently updated"). The transaction then rolled back
+    /// whole, and the file (written to skip roles that exist) is simply run again.
+    private func applyRetryingClusterRaces(_ migration: Migration, on connection: PostgresConnection) async throws {
+        var attempt = 0
+        while true {
+            attempt += 1
+            do {
                 try await connection.transaction { connection in
                     do {
                         try await connection.executeScript(migration.sql)
@@ -69,13 +90,22 @@ public struct MigrationRunner: Sendable {
                         "INSERT INTO schema_migrations (version, name, checksum) VALUES ($1, $2, encode(sha256(convert_to($3, 'UTF8')), 'hex'))",
                         migration.version, migration.name, migration.sql)
                 }
-                done.append(migration)
+                return
+            } catch let error as PostgresError where attempt < 20 && Self.isClusterCatalogRace(error) {
+                try await Task.sleep(for: .milliseconds(Int.random(in: 20...200)))
             }
-            try await connection.query("SELECT pg_advisory_unlock($1)", Self.advisoryLockKey)
-            return done
-        } catch {
-            _ = try? await connection.query("SELECT pg_advisory_unlock($1)", Self.advisoryLockKey)
-            throw error
+        }
+    }
+
+    /// Whether an error is a collision with another database's migration on the
+    /// cluster-wide role catalogs (safe to retry: the failed file left nothing behind).
+    static func isClusterCatalogRace(_ error: PostgresError) -> Bool {
+        switch error.sqlState {
+        case "23505": return error.message.contains("pg_auth")          // pg_authid, pg_auth_members
+        case "42710": return error.message.contains("role")             // duplicate_object: role … already exists
+        case "XX000": return error.message.contains("concurrently")      // tuple concurrently updated/deleted
+        case "40P01", "40001": return true                              // deadlock, serialization failure
+        default: return false
         }
     }
 

@@ -1,3 +1,4 @@
+import CLibPQ
 import Foundation
 
 /// Where and how to connect.
@@ -18,6 +19,9 @@ public struct PostgresConfiguration: Sendable {
     public var database: String?
     /// Overrides the user named in `connectionString` (e.g. to act as another role).
     public var user: String?
+    /// Overrides the password named in `connectionString` or `PGPASSWORD` (e.g. a login
+    /// checked by the dashboard). Never shown.
+    public var password: String?
 
     /// - Parameters:
     ///   - connectionString: a libpq URI or conninfo string; empty means `PG*` variables.
@@ -47,6 +51,70 @@ public struct PostgresConfiguration: Sendable {
         var copy = self
         copy.user = user
         return copy
+    }
+
+    /// The same server and database, another login with its password.
+    public func with(user: String, password: String) -> PostgresConfiguration {
+        var copy = self
+        copy.user = user
+        copy.password = password
+        return copy
+    }
+
+    /// Whether libpq can parse ``connectionString``. Its own parse errors quote the
+    /// offending fragment, which may be the password, so they are never shown; this
+    /// check lets callers say what is wrong without them.
+    public var connectionStringParses: Bool {
+        guard !connectionString.isEmpty else { return true }
+        var error: UnsafeMutablePointer<CChar>?
+        let options = PQconninfoParse(connectionString, &error)
+        if let error { PQfreemem(error) }
+        guard let options else { return false }
+        PQconninfoFree(options)
+        return true
+    }
+
+    /// Every secret this configuration may carry: the password of the connection string
+    /// (as written and percent-decoded), the ``password`` override and `PGPASSWORD`.
+    /// ``scrub(_:)`` removes them from any text.
+    public var secrets: [String] {
+        var found: [String] = []
+        if let password { found.append(password) }
+        if let environmentPassword = ProcessInfo.processInfo.environment["PGPASSWORD"] { found.append(environmentPassword) }
+        // The URI's userinfo as written, even when libpq cannot parse it.
+        if let schemeEnd = connectionString.range(of: "://") {
+            let rest = connectionString[schemeEnd.upperBound...]
+            let authorityEnd = rest.firstIndex(where: { $0 == "/" || $0 == "?" }) ?? rest.endIndex
+            if let at = rest[..<authorityEnd].lastIndex(of: "@"), let colon = rest[..<at].firstIndex(of: ":") {
+                let raw = String(rest[rest.index(after: colon)..<at])
+                found.append(raw)
+                if let decoded = raw.removingPercentEncoding { found.append(decoded) }
+            }
+        }
+        // What libpq itself reads as the password (conninfo `password=`, URI query).
+        if !connectionString.isEmpty {
+            var error: UnsafeMutablePointer<CChar>?
+            if let options = PQconninfoParse(connectionString, &error) {
+                var option = options
+                while let keyword = option.pointee.keyword {
+                    if String(cString: keyword) == "password", let value = option.pointee.val { found.append(String(cString: value)) }
+                    option += 1
+                }
+                PQconninfoFree(options)
+            }
+            if let error { PQfreemem(error) }
+        }
+        // Very short strings would mask ordinary words; such passwords are not worth hiding behind.
+        return Array(Set(found.filter { $0.count >= 3 })).sorted { $0.count > $1.count }
+    }
+
+    /// `text` with every password in it masked: ``redact(_:)`` plus every one of
+    /// ``secrets`` replaced literally by `***`. Use it on anything a handler, libpq or
+    /// the server wrote before it is logged or stored.
+    public func scrub(_ text: String) -> String {
+        var out = Self.redact(text)
+        for secret in secrets { out = out.replacingOccurrences(of: secret, with: "***") }
+        return out
     }
 
     /// The connection string with any password replaced by `***`.

@@ -20,11 +20,12 @@ extension PostgresConnection {
         return String(cString: escaped)
     }
 
-    /// Hashes a password on the client with the server's method (SCRAM-SHA-256), so
+    /// Hashes a password on the client with SCRAM-SHA-256 (whatever the server's
+    /// `password_encryption`; md5 is never used), so
     /// the clear password never crosses the wire, nor lands in a log or in
     /// `pg_stat_activity`.
     public func encryptPassword(_ password: String, user: String) throws -> String {
-        guard let handle, let encrypted = PQencryptPasswordConn(handle.pointer, password, user, nil) else {
+        guard let handle, let encrypted = PQencryptPasswordConn(handle.pointer, password, user, "scram-sha-256") else {
             throw PostgresError(code: .invalidArgument, message: "cannot hash the password: \(String(cString: PQerrorMessage(handle?.pointer)))")
         }
         defer { PQfreemem(encrypted) }

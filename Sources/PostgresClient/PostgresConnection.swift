@@ -172,6 +172,13 @@ public actor PostgresConnection {
             keywords.append("user")
             values.append(user)
         }
+        if let password = configuration.password {
+            keywords.append("password")
+            values.append(password)
+        }
+        guard configuration.connectionStringParses else {
+            throw PostgresError(code: .connectionFailed, message: Self.unparsableConnectionString)
+        }
         let pointer: OpaquePointer? = withCStringArray(keywords + [nil]) { keys in
             withCStringArray(values.map(Optional.some) + [nil]) { vals in
                 PQconnectdbParams(keys, vals, 1)
@@ -182,7 +189,7 @@ public actor PostgresConnection {
         }
         let candidate = ConnectionHandle(pointer)
         guard PQstatus(pointer) == CONNECTION_OK else {
-            throw PostgresError(code: .connectionFailed, message: Self.describeFailure(pointer))
+            throw PostgresError(code: .connectionFailed, message: Self.describeFailure(pointer, scrub: configuration.scrub))
         }
         let setup = PQexec(pointer, "SET DateStyle = 'ISO, YMD'; SET TimeZone = 'UTC'; SET extra_float_digits = 3")
         defer { PQclear(setup) }
@@ -197,7 +204,14 @@ public actor PostgresConnection {
         }
     }
 
-    static func describeFailure(_ pointer: OpaquePointer) -> String {
+    /// Said instead of libpq's parse error, which quotes the fragment it could not read
+    /// (often the password).
+    static let unparsableConnectionString = "the connection string (DATABASE_URL or --database-url) cannot be parsed by libpq. "
+        + "Check its syntax: a URI postgresql://user:password@host:port/database?option=value or key=value pairs; "
+        + "percent-encode special characters in a URI (% as %25, @ as %40, : as %3A, / as %2F). "
+        + "The string is not shown because it may contain a password."
+
+    static func describeFailure(_ pointer: OpaquePointer, scrub: (String) -> String = PostgresConfiguration.redact) -> String {
         func text(_ value: UnsafeMutablePointer<CChar>?) -> String {
             guard let value else { return "?" }
             let string = String(cString: value)
@@ -207,7 +221,7 @@ public actor PostgresConnection {
             .trimmingCharacters(in: .whitespacesAndNewlines)
             .replacingOccurrences(of: "\n", with: " ")
         let where_ = "host \(text(PQhost(pointer))), port \(text(PQport(pointer))), database \(text(PQdb(pointer))), user \(text(PQuser(pointer)))"
-        return "could not connect to PostgreSQL at \(where_): \(PostgresConfiguration.redact(reason)). "
+        return "could not connect to PostgreSQL at \(where_): \(scrub(reason)). "
             + "Check that the server is running and DATABASE_URL (or PGHOST/PGPORT/PGDATABASE/PGUSER) is right."
     }
 

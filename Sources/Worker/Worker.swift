@@ -34,6 +34,10 @@ struct Worker: AsyncParsableCommand {
     @Flag(name: .customLong("poll-only"), help: "Never LISTEN; poll only (for connection poolers).") var pollOnly = false
     @Flag(name: .customLong("no-maintenance"), help: "Never stand for maintenance leader (for logins of a department role; run maintenance as taskforce_maintainer).")
     var noMaintenance = false
+    @Flag(name: .customLong("maintenance-only"), help: "Claim no cases; only stand for maintenance leader (rescue, promotion, deadlines, pruning, dashboards). For a login of the maintainer role.")
+    var maintenanceOnly = false
+    @Option(name: .customLong("handler-env"), help: ArgumentHelp("Pass this variable of the worker's environment to exec handlers (repeatable). DATABASE_URL and PG* are never passed.", valueName: "NAME"))
+    var handlerEnv: [String] = []
     @Option(help: "Unique name of this process (default host-pid).") var name: String?
     @Option(name: .customLong("grace"), help: "Graceful-shutdown grace period.") var grace = "30s"
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error.") var logLevel = "info"
@@ -43,13 +47,17 @@ struct Worker: AsyncParsableCommand {
     var databaseURL: String?
 
     func run() async throws {
-        let taskForces = try Self.parseTaskForces(taskForce)
+        if maintenanceOnly && noMaintenance { throw ValidationError("--maintenance-only and --no-maintenance exclude each other") }
+        let taskForces = maintenanceOnly ? [] : try Self.parseTaskForces(taskForce)
+        if let secret = handlerEnv.first(where: HandlerEnvironment.isSecret) {
+            throw ValidationError("--handler-env \(secret): DATABASE_URL and PG* variables are never passed to handlers (they hold the database's secrets)")
+        }
         let handlerKind: CaseHandlerKind
         switch handler {
         case "advisor": handlerKind = .advisor
         case "exec":
             guard let exec, !exec.trimmingCharacters(in: .whitespaces).isEmpty else { throw ValidationError("--handler exec needs --exec \"COMMAND ARGS\"") }
-            handlerKind = .exec(command: exec)
+            handlerKind = .exec(command: exec, environment: .scrubbed(passing: handlerEnv))
         default: throw ValidationError("--handler must be advisor or exec, not \(handler)")
         }
         guard (1...512).contains(concurrency) else { throw ValidationError("--concurrency must be between 1 and 512") }

@@ -145,7 +145,8 @@ struct RerouteTests {
         let record = try #require(try await CaseOperations.record(outcome.caseID, on: fixture.connection))
         #expect(record.taskForce == .legal)
         #expect(record.routingSource == "corrected")
-        #expect(record.events.contains { $0.type == "rerouted" && $0.actor == "tester" })
+        // The move is signed by the database login; the operator's name is kept as `via`.
+        #expect(record.events.contains { $0.type == "rerouted" && $0.actor == $0.login && $0.data.contains("\"via\": \"tester\"") })
         let corrections = try await CaseOperations.corrections(on: fixture.connection)
         #expect(corrections == [LabelledExample(text: "合同纠纷，对方拒不履行判决", label: .legal)])
     }

@@ -16,11 +16,9 @@ struct RoleTests {
         let taxCase: Int64
         let legalCase: Int64
 
-        /// Connects as a fresh login that is a member of `role`.
+        /// Connects as a fresh login (with its password) that is a member of `role`.
         func login(_ role: String) async throws -> PostgresConnection {
-            let name = "login_\(UInt32.random(in: 0...UInt32.max))"
-            try await owner.executeScript("CREATE ROLE \(name) LOGIN IN ROLE \(role)")
-            return try await PostgresConnection.connect(database.with(user: name))
+            try await PostgresConnection.connect(try await TestDatabase.login([role], on: database).configuration)
         }
     }
 
@@ -87,10 +85,13 @@ struct RoleTests {
                 policy: Shared.policy, calendar: Shared.calendar, on: tax)
         }
         #expect(denied?.isInsufficientPrivilege == true)
-        let job = try await CaseRedispatch.move(.init(
+        // The refusal says the same as for a case that does not exist: nothing leaks.
+        #expect(denied?.message.contains("not found, or not yours") == true)
+        #expect(denied?.message.contains("legal") == false)
+        let job = try #require(try await CaseRedispatch.move(.init(
             caseID: setup.taxCase, text: "", from: "tax", to: .legal, level: 0, urgent: false, kind: nil,
             deadlineFrom: Date(), source: "corrected", eventType: "rerouted", reason: "litigation", actor: "tax-w"),
-            policy: Shared.policy, calendar: Shared.calendar, on: tax)
+            policy: Shared.policy, calendar: Shared.calendar, on: tax))
         #expect(try await setup.owner.query("SELECT queue FROM queue_jobs WHERE id = $1", job).first?.decode(0, as: String.self) == "legal")
         // Moved away: now invisible to the tax department.
         #expect(try await tax.query("SELECT count(*) FROM cases").first?.decode(0, as: Int.self) == 0)

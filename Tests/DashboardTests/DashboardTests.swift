@@ -37,12 +37,26 @@ func seededDatabase(_ label: String) async throws -> PostgresConfiguration {
     return database
 }
 
+/// The dashboard as deployed: its pool connects as a login of the dashboard role, and
+/// readers authenticate as another such login (HTTP basic auth).
+func makeDashboard(_ database: PostgresConfiguration) async throws -> (pool: ConnectionPool, router: Router<DashboardRequestContext>, auth: HTTPFields) {
+    let service = try await TestDatabase.login(["taskforce_dashboard"], on: database)
+    let reader = try await TestDatabase.login(["taskforce_dashboard"], on: database)
+    let pool = ConnectionPool(configuration: service.configuration, maximumConnections: 2)
+    let router = DashboardApp.router(pool: pool, logins: DashboardLogins(server: database))
+    return (pool, router, basicAuth(reader.name, reader.password))
+}
+
+func basicAuth(_ user: String, _ password: String) -> HTTPFields {
+    [.authorization: "Basic " + Data("\(user):\(password)".utf8).base64EncodedString()]
+}
+
 @Suite("Dashboard over HTTP")
 struct DashboardHTTPTests {
     @Test("GET /healthz answers ok while the database answers")
     func health() async throws {
-        let pool = ConnectionPool(configuration: try await TestDatabase.create("dash_health"), maximumConnections: 2)
-        let app = Application(router: DashboardApp.router(pool: pool))
+        let (pool, router, _) = try await makeDashboard(try await TestDatabase.create("dash_health"))
+        let app = Application(router: router)
         try await app.test(.router) { client in
             try await client.execute(uri: "/healthz", method: .get) { response in
                 #expect(response.status == .ok)
@@ -54,10 +68,10 @@ struct DashboardHTTPTests {
 
     @Test("GET /api/summary shows every task force with real numbers from the views")
     func summary() async throws {
-        let pool = ConnectionPool(configuration: try await seededDatabase("dash_summary"), maximumConnections: 2)
-        let app = Application(router: DashboardApp.router(pool: pool))
+        let (pool, router, auth) = try await makeDashboard(try await seededDatabase("dash_summary"))
+        let app = Application(router: router)
         try await app.test(.router) { client in
-            try await client.execute(uri: "/api/summary", method: .get) { response in
+            try await client.execute(uri: "/api/summary", method: .get, headers: auth) { response in
                 #expect(response.status == .ok)
                 #expect(response.headers[.contentType] == "application/json")
                 let json = try #require(try JSONSerialization.jsonObject(with: Data(buffer: response.body)) as? [String: Any])
@@ -82,10 +96,10 @@ struct DashboardHTTPTests {
 
     @Test("GET / is one self-contained page in Chinese and English that fetches nothing from the internet")
     func page() async throws {
-        let pool = ConnectionPool(configuration: try await TestDatabase.create("dash_page"), maximumConnections: 1)
-        let app = Application(router: DashboardApp.router(pool: pool))
+        let (pool, router, auth) = try await makeDashboard(try await TestDatabase.create("dash_page"))
+        let app = Application(router: router)
         try await app.test(.router) { client in
-            try await client.execute(uri: "/", method: .get) { response in
+            try await client.execute(uri: "/", method: .get, headers: auth) { response in
                 #expect(response.status == .ok)
                 let html = String(buffer: response.body)
                 #expect(html.contains("工作专班"))
@@ -101,10 +115,10 @@ struct DashboardHTTPTests {
 
     @Test("GET /metrics passes a Prometheus text-format parse and carries the queue and case gauges")
     func metrics() async throws {
-        let pool = ConnectionPool(configuration: try await seededDatabase("dash_metrics"), maximumConnections: 2)
-        let app = Application(router: DashboardApp.router(pool: pool))
+        let (pool, router, auth) = try await makeDashboard(try await seededDatabase("dash_metrics"))
+        let app = Application(router: router)
         try await app.test(.router) { client in
-            try await client.execute(uri: "/metrics", method: .get) { response in
+            try await client.execute(uri: "/metrics", method: .get, headers: auth) { response in
                 #expect(response.status == .ok)
                 let samples = try PrometheusText.parse(String(buffer: response.body))
                 #expect(samples.contains { $0.name == "taskforce_queue_jobs" && $0.labels["queue"] == "tax" && $0.labels["state"] == "available" && $0.value == 2 })
@@ -118,6 +132,63 @@ struct DashboardHTTPTests {
     }
 }
 
+@Suite("The dashboard requires a login")
+struct DashboardLoginTests {
+    @Test("without a dashboard login the page, the API and /metrics answer 401 and show nothing; /healthz stays open")
+    func loginRequired() async throws {
+        let database = try await seededDatabase("dash_login")
+        let (pool, router, auth) = try await makeDashboard(database)
+        let worker = try await TestDatabase.login(["taskforce_worker_tax"], on: database)
+        let app = Application(router: router)
+        try await app.test(.router) { client in
+            let refused: [(String, HTTPFields)] = [
+                ("no credentials", [:]),
+                ("a wrong password", basicAuth(auth[.authorization].flatMap(Self.user) ?? "", "wrong-password")),
+                ("a login of another role", basicAuth(worker.name, worker.password)),
+                ("garbage", [.authorization: "Basic %%%"]),
+            ]
+            for uri in ["/", "/api/summary", "/metrics"] {
+                for (what, headers) in refused {
+                    try await client.execute(uri: uri, method: .get, headers: headers) { response in
+                        #expect(response.status == .unauthorized, "\(uri) with \(what)")
+                        #expect(response.headers[.wwwAuthenticate]?.hasPrefix("Basic") == true)
+                        let body = String(buffer: response.body)
+                        #expect(!body.contains("tax") && !body.contains("留抵"), "\(uri) leaked data with \(what)")
+                    }
+                }
+                try await client.execute(uri: uri, method: .get, headers: auth) { response in
+                    #expect(response.status == .ok, "\(uri) with the reader's login")
+                }
+            }
+            try await client.execute(uri: "/healthz", method: .get) { response in
+                #expect(response.status == .ok)
+            }
+        }
+        await pool.close()
+    }
+
+    @Test("repeated wrong passwords for a login are refused without asking the database (429)")
+    func failedLoginsAreLimited() async throws {
+        let database = try await TestDatabase.create("dash_limit")
+        let reader = try await TestDatabase.login(["taskforce_dashboard"], on: database)
+        let logins = DashboardLogins(server: database, failureLimit: 3)
+        for _ in 0..<3 {
+            #expect(await logins.check(authorization: basicAuth(reader.name, "guess")[.authorization], client: "192.0.2.1") == .refused)
+        }
+        #expect(await logins.check(authorization: basicAuth(reader.name, "guess")[.authorization], client: "192.0.2.1") == .limited)
+        // Even the right password waits out the window for that login.
+        #expect(await logins.check(authorization: basicAuth(reader.name, reader.password)[.authorization], client: "192.0.2.9") == .limited)
+        let other = try await TestDatabase.login(["taskforce_dashboard"], on: database)
+        #expect(await logins.check(authorization: basicAuth(other.name, other.password)[.authorization], client: "192.0.2.9") == .accepted)
+    }
+
+    static func user(_ header: String) -> String? {
+        guard let encoded = header.split(separator: " ").last, let data = Data(base64Encoded: String(encoded)),
+              let text = String(data: data, encoding: .utf8) else { return nil }
+        return text.split(separator: ":").first.map(String.init)
+    }
+}
+
 @Suite("The read-only dashboard role")
 struct DashboardRoleTests {
     @Test("a login granted taskforce_dashboard reads the views and nothing else")
@@ -125,9 +196,7 @@ struct DashboardRoleTests {
         let database = try await seededDatabase("dash_role")
         let owner = try await PostgresConnection.connect(database)
         defer { Task { await owner.close() } }
-        let login = "dash_reader_\(UInt32.random(in: 0...UInt32.max))"
-        try await owner.executeScript("CREATE ROLE \(login) LOGIN IN ROLE taskforce_dashboard")
-        let reader = try await PostgresConnection.connect(database.with(user: login))
+        let reader = try await PostgresConnection.connect(try await TestDatabase.login(["taskforce_dashboard"], on: database).configuration)
         defer { Task { await reader.close() } }
         let snapshot = try await DashboardSnapshot.load(on: reader)
         #expect(snapshot.taskForces.count == 7)

@@ -104,6 +104,30 @@ struct ConnectionTests {
         #expect(!configuration.redacted.contains("TopSecret42"))
     }
 
+    @Test("a connection string libpq cannot parse is reported without libpq's own words, which quote the password")
+    func unparsableConnectionStringIsSecret() async throws {
+        // libpq says `invalid percent-encoded token: "s3cr%tP4ss"` and `missing "=" after "cret"`.
+        for url in ["postgresql://u:s3cr%tP4ss@localhost/x", "host=localhost password=se cret dbname=x"] {
+            let configuration = PostgresConfiguration(connectionString: url, connectTimeoutSeconds: 2)
+            #expect(!configuration.connectionStringParses)
+            let error = await #expect(throws: PostgresError.self) { _ = try await PostgresConnection.connect(configuration) }
+            let text = error.map { "\($0)" } ?? ""
+            #expect(text.contains("cannot be parsed"))
+            for fragment in ["s3cr", "tP4ss", "cret"] { #expect(!text.contains(fragment), "\(url) leaked \(fragment)") }
+        }
+    }
+
+    @Test("scrub masks every password a configuration carries, wherever it appears in a text")
+    func scrubbing() {
+        var configuration = PostgresConfiguration(connectionString: "postgresql://u:p%40ss-w0rd@h/db")
+        #expect(configuration.scrub("auth failed for p@ss-w0rd and p%40ss-w0rd") == "auth failed for *** and ***")
+        configuration = PostgresConfiguration(connectionString: "host=h password='s3cret value' dbname=d")
+        #expect(configuration.scrub("DATABASE_URL=host=h password='s3cret value' dbname=d; echo s3cret value")
+                    == "DATABASE_URL=host=h password=*** dbname=d; echo ***")
+        configuration = configuration.with(user: "x", password: "another-one")
+        #expect(configuration.scrub("it was another-one") == "it was ***")
+    }
+
     @Test("passwords are masked in URIs and conninfo strings")
     func redaction() {
         #expect(PostgresConfiguration.redact("postgresql://u:pa:ss@h:5432/db") == "postgresql://u:***@h:5432/db")

@@ -95,6 +95,50 @@ struct MigrationTests {
         return try await runner.apply(on: connection).count
     }
 
+    @Test("eight databases of one cluster migrating at once, five rounds, never collide on cluster-wide roles")
+    func parallelDatabasesShareRoles() async throws {
+        for round in 1...5 {
+            // Roles are cluster-wide while each database's advisory lock is its own: every
+            // runner sees the role missing and creates it, as migration 0007 does.
+            let tag = "race_\(UInt32.random(in: 0...UInt32.max))_\(round)"
+            let roles = try Migration(fileName: "0001_roles.sql", sql: """
+                DO $$
+                DECLARE name text;
+                BEGIN
+                    FOREACH name IN ARRAY ARRAY['\(tag)_a', '\(tag)_b', '\(tag)_c'] LOOP
+                        IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = name) THEN
+                            EXECUTE format('CREATE ROLE %I NOLOGIN', name);
+                        END IF;
+                    END LOOP;
+                END;
+                $$;
+                GRANT \(tag)_a TO \(tag)_b;
+                CREATE TABLE things (id int);
+                GRANT SELECT ON things TO \(tag)_c;
+                """)
+            let runner = try MigrationRunner(migrations: [roles])
+            var databases: [PostgresConfiguration] = []
+            for n in 0..<8 { databases.append(try await TestDatabase.createEmpty("race\(n)")) }
+            let applied = try await withThrowingTaskGroup(of: Int.self) { group in
+                for database in databases { group.addTask { try await Self.applyFresh(runner, database) } }
+                return try await group.reduce(0, +)
+            }
+            #expect(applied == 8, "round \(round)")
+        }
+    }
+
+    @Test("the project's own migrations apply to eight empty databases at once")
+    func parallelProjectMigrations() async throws {
+        var databases: [PostgresConfiguration] = []
+        for n in 0..<8 { databases.append(try await TestDatabase.createEmpty("proj\(n)")) }
+        let runner = try Schema.runner()
+        let applied = try await withThrowingTaskGroup(of: Int.self) { group in
+            for database in databases { group.addTask { try await Self.applyFresh(runner, database) } }
+            return try await group.reduce(0, +)
+        }
+        #expect(applied == 8 * runner.migrations.count)
+    }
+
     @Test("file names without a version number are rejected")
     func badFileName() {
         #expect(throws: PostgresError.self) { try Migration(fileName: "create_things.sql", sql: "") }

@@ -22,7 +22,54 @@ public enum TestDatabase {
         let safeLabel = String(label.lowercased().map { $0.isLetter || $0.isNumber ? $0 : "_" }.prefix(30))
         let name = "t_\(safeLabel)_\(UInt32.random(in: 0...UInt32.max))"
         try await admin.executeScript("CREATE DATABASE \(quoted(name)) TEMPLATE \(quoted(template))")
+        // A database's own privileges are not copied from its template: repeat what
+        // migration 0008 does to a migrated database, so tests see what deployments see.
+        try await admin.executeScript("REVOKE TEMPORARY ON DATABASE \(quoted(name)) FROM PUBLIC")
         return server.with(database: name)
+    }
+
+    /// Creates a login (cluster-wide, so its name is random) with a random password,
+    /// member of the given group roles, and returns how to connect to `database` as it.
+    /// The private cluster trusts only the superuser; every other login authenticates
+    /// with its password (SCRAM), as in a deployment.
+    /// - Parameters:
+    ///   - roles: group roles, e.g. `taskforce_worker_tax`.
+    ///   - database: the database the login will use.
+    public static func login(_ roles: [String], on database: PostgresConfiguration) async throws -> Login {
+        let admin = try await PostgresConnection.connect(server)
+        defer { Task { await admin.close() } }
+        let name = "login_\(UInt32.random(in: 0...UInt32.max))"
+        let password = (0..<24).map { _ in String("abcdefghijklmnopqrstuvwxyz0123456789".randomElement()!) }.joined()
+        let verifier = try await admin.encryptPassword(password, user: name)
+        let grants = roles.isEmpty ? "" : " IN ROLE " + roles.map(quoted).joined(separator: ", ")
+        try await admin.executeScript("CREATE ROLE \(quoted(name)) LOGIN PASSWORD \(try await admin.escapeLiteral(verifier))\(grants)")
+        return Login(name: name, password: password, configuration: database.with(user: name, password: password))
+    }
+
+    /// A login made by ``login(_:on:)``.
+    public struct Login: Sendable {
+        public let name: String
+        public let password: String
+        /// The database, as this login.
+        public let configuration: PostgresConfiguration
+
+        /// A libpq URI for this login and database (for child processes).
+        public var url: String {
+            let server = TestDatabase.server.connectionString
+            var query = ""
+            if let start = server.firstIndex(of: "?") { query = String(server[start...]) }
+            // Keep the host/port settings of the server's URI, drop its user.
+            let kept = query.dropFirst().split(separator: "&").filter { !$0.hasPrefix("user=") && !$0.hasPrefix("password=") }
+            let database = configuration.database ?? "postgres"
+            // The URI's host[:port], without any user of its own.
+            var host = ""
+            if let schemeEnd = server.range(of: "://") {
+                let rest = server[schemeEnd.upperBound...]
+                let authority = rest[..<(rest.firstIndex(where: { $0 == "/" || $0 == "?" }) ?? rest.endIndex)]
+                host = String(authority.split(separator: "@", omittingEmptySubsequences: false).last ?? "")
+            }
+            return "postgresql://\(name):\(password)@\(host)/\(database)" + (kept.isEmpty ? "" : "?" + kept.joined(separator: "&"))
+        }
     }
 
     /// Creates an empty database (no migrations) for tests of the migration runner.

@@ -52,6 +52,16 @@ struct Ledger {
     }
 
     func close() async { await connection.close() }
+
+    /// A fresh login of a department's worker role (or of several, for a worker serving them all).
+    func workerLogin(_ taskForces: [TaskForce]) async throws -> TestDatabase.Login {
+        try await TestDatabase.login(taskForces.map { "taskforce_worker_\($0.rawValue)" }, on: database)
+    }
+
+    /// A fresh login of the maintainer role.
+    func maintainerLogin() async throws -> TestDatabase.Login {
+        try await TestDatabase.login(["taskforce_maintainer"], on: database)
+    }
 }
 
 /// A real `worker` process.
@@ -59,11 +69,14 @@ final class WorkerProcess: @unchecked Sendable {
     let process = Process()
     let log: URL
 
-    init(_ ledger: Ledger, _ arguments: [String]) throws {
+    /// Starts `worker` with `arguments`, connected as `login` (as deployed: never the superuser).
+    /// - Parameter extraEnvironment: more variables for the worker's environment.
+    init(as login: TestDatabase.Login, _ arguments: [String], extraEnvironment: [String: String] = [:]) throws {
         process.executableURL = Shared.productsDirectory.appending(path: "worker")
         process.arguments = arguments + ["--log-level", "notice"]
-        var environment = ProcessInfo.processInfo.environment
-        environment["DATABASE_URL"] = Self.conninfo(ledger.database)
+        var environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("PG") }
+        environment["DATABASE_URL"] = login.url
+        environment.merge(extraEnvironment) { $1 }
         process.environment = environment
         log = URL(fileURLWithPath: NSTemporaryDirectory()).appending(path: "worker-\(UUID().uuidString).log")
         _ = FileManager.default.createFile(atPath: log.path, contents: nil)
@@ -71,20 +84,6 @@ final class WorkerProcess: @unchecked Sendable {
         process.standardOutput = handle
         process.standardError = handle
         try process.run()
-    }
-
-    /// The database's own URI: the server's URI with its path replaced by the test
-    /// database (a URI's database would win over PGDATABASE).
-    static func conninfo(_ database: PostgresConfiguration) -> String {
-        let base = database.connectionString
-        guard let name = database.database else { return base }
-        guard let schemeEnd = base.range(of: "://") else { return base + " dbname=\(name)" }
-        let rest = base[schemeEnd.upperBound...]
-        let pathStart = rest.firstIndex(of: "/") ?? rest.endIndex
-        let queryStart = rest.firstIndex(of: "?") ?? rest.endIndex
-        let authority = rest[..<min(pathStart, queryStart)]
-        let query = queryStart < rest.endIndex ? String(rest[queryStart...]) : ""
-        return String(base[..<schemeEnd.upperBound]) + authority + "/" + name + query
     }
 
     var output: String { (try? String(contentsOf: log, encoding: .utf8)) ?? "" }
@@ -100,6 +99,11 @@ final class WorkerProcess: @unchecked Sendable {
     }
 
     deinit { if process.isRunning { kill(process.processIdentifier, SIGKILL) } }
+
+    /// A maintenance-only worker (rescue, promotion, deadlines) as a fresh maintainer login.
+    static func maintainer(_ ledger: Ledger) async throws -> WorkerProcess {
+        try WorkerProcess(as: try await ledger.maintainerLogin(), ["--maintenance-only", "--name", "maintainer-\(UInt16.random(in: 0...UInt16.max))"])
+    }
 }
 
 /// Polls `condition` until it holds or `timeout` passes; errors count as "not yet".

@@ -6,6 +6,8 @@ import QueueCore
 import TaskForces
 import Testing
 
+/// Every process runs as it is deployed: department workers under their department's
+/// login (row-level security applies), maintenance under a maintainer login.
 @Suite("Worker processes, end to end", .serialized)
 struct WorkerProcessTests {
     @Test("three worker processes over 300 cases: every case ends resolved or escalated, exactly once")
@@ -20,7 +22,9 @@ struct WorkerProcessTests {
         let inputs = (0..<300).map { CaseInput(text: "\(texts[$0 % texts.count])（第\($0)号）", externalID: "e2e-\($0)") }
         let outcomes = try await ledger.submit(inputs)
         let routed = outcomes.filter { $0.taskForce != .triage }.map(\.caseID)
-        let workers = try (0..<3).map { try WorkerProcess(ledger, ["--task-force", "all", "--concurrency", "4", "--name", "many-\($0)"]) }
+        let login = try await ledger.workerLogin(TaskForce.departments)
+        let maintainer = try await WorkerProcess.maintainer(ledger)
+        let workers = try (0..<3).map { try WorkerProcess(as: login, ["--task-force", "all", "--concurrency", "4", "--name", "many-\($0)"]) } + [maintainer]
         let settled = await eventually(timeout: .seconds(90)) { try await ledger.count("SELECT count(*) FROM cases WHERE state = 'open'") == 0 }
         for worker in workers { worker.terminate() }
         for worker in workers { #expect(await worker.wait(timeout: 30) == 0, "\(worker.output.suffix(2000))") }
@@ -34,7 +38,9 @@ struct WorkerProcessTests {
         #expect(try await ledger.count("SELECT count(*) FROM resolutions") == (try await ledger.count("SELECT count(DISTINCT job_id) FROM resolutions")))
         #expect(try await ledger.count("SELECT count(*) FROM cases c WHERE c.state = 'resolved' AND NOT EXISTS (SELECT 1 FROM resolutions r WHERE r.case_id = c.id AND r.outcome = 'resolved')") == 0)
         #expect(try await ledger.count("SELECT count(DISTINCT worker) FROM resolutions") >= 2)
-        #expect(try await ledger.count("SELECT count(*) FROM workers WHERE stopped_at IS NOT NULL") == 3)
+        #expect(try await ledger.count("SELECT count(*) FROM workers WHERE stopped_at IS NOT NULL") == 4)
+        // Every event a worker wrote carries the worker's login, set by the database.
+        #expect(try await ledger.count("SELECT count(*) FROM case_events WHERE type = 'claimed' AND login IS DISTINCT FROM $1", login.name) == 0)
     }
 
     @Test("an exec handler that hangs is killed at its time limit (whole process group) and retried")
@@ -51,10 +57,13 @@ struct WorkerProcessTests {
             echo '{"outcome": "resolved", "summary": "second attempt worked", "measures": [9]}'
             """)
         let outcome = try await ledger.submit([CaseInput(text: "退税没到账", taskForce: .tax)])[0]
-        let worker = try WorkerProcess(ledger, ["--task-force", "tax", "--handler", "exec", "--exec", script, "--time-limit", "1s"])
+        let maintainer = try await WorkerProcess.maintainer(ledger)
+        let worker = try WorkerProcess(as: try await ledger.workerLogin([.tax]), ["--task-force", "tax", "--handler", "exec", "--exec", script, "--time-limit", "1s"])
         let resolved = await eventually(timeout: .seconds(40)) { try await ledger.state(of: outcome.caseID) == "resolved" }
         worker.terminate()
+        maintainer.terminate()
         _ = await worker.wait(timeout: 30)
+        _ = await maintainer.wait(timeout: 30)
         #expect(resolved, "\(worker.output.suffix(2000))")
         let failures = try await ledger.events(of: outcome.caseID, type: "attempt_failed")
         #expect(failures.count == 1)
@@ -79,7 +88,7 @@ struct WorkerProcessTests {
             echo 'this is not json'
             """)
         let outcome = try await ledger.submit([CaseInput(text: "退税没到账", taskForce: .tax)])[0]
-        let worker = try WorkerProcess(ledger, ["--task-force", "tax", "--handler", "exec", "--exec", script])
+        let worker = try WorkerProcess(as: try await ledger.workerLogin([.tax]), ["--task-force", "tax", "--handler", "exec", "--exec", script])
         let failed = await eventually { try await ledger.events(of: outcome.caseID, type: "attempt_failed").count >= 1 }
         worker.terminate()
         _ = await worker.wait(timeout: 30)
@@ -101,14 +110,18 @@ struct WorkerProcessTests {
             echo '{"outcome": "resolved", "summary": "done", "measures": [9]}'
             """)
         let outcome = try await ledger.submit([CaseInput(text: "退税没到账", taskForce: .tax)])[0]
-        let doomed = try WorkerProcess(ledger, ["--task-force", "tax", "--handler", "exec", "--exec", script, "--lease", "1s", "--name", "doomed"])
+        let tax = try await ledger.workerLogin([.tax])
+        let maintainer = try await WorkerProcess.maintainer(ledger)
+        let doomed = try WorkerProcess(as: tax, ["--task-force", "tax", "--handler", "exec", "--exec", script, "--lease", "1s", "--name", "doomed"])
         #expect(await eventually { try await ledger.count("SELECT count(*) FROM queue_jobs WHERE state = 'running'") == 1 })
         doomed.killHard()
         _ = await doomed.wait(timeout: 10)
-        let survivor = try WorkerProcess(ledger, ["--task-force", "tax", "--handler", "exec", "--exec", script, "--lease", "1s", "--name", "survivor"])
+        let survivor = try WorkerProcess(as: tax, ["--task-force", "tax", "--handler", "exec", "--exec", script, "--lease", "1s", "--name", "survivor"])
         let resolved = await eventually(timeout: .seconds(40)) { try await ledger.state(of: outcome.caseID) == "resolved" }
         survivor.terminate()
+        maintainer.terminate()
         _ = await survivor.wait(timeout: 30)
+        _ = await maintainer.wait(timeout: 30)
         #expect(resolved, "\(survivor.output.suffix(2000))")
         #expect(try await ledger.count("SELECT count(*) FROM resolutions WHERE case_id = $1", outcome.caseID) == 1)
         #expect(try await ledger.connection.query("SELECT worker FROM resolutions").first?.decode(0, as: String.self) == "survivor")
@@ -126,7 +139,7 @@ struct WorkerProcessTests {
             echo '{"outcome": "resolved", "summary": "finished while draining"}'
             """)
         let outcome = try await ledger.submit([CaseInput(text: "退税没到账", taskForce: .tax)])[0]
-        let worker = try WorkerProcess(ledger, ["--task-force", "tax", "--handler", "exec", "--exec", script, "--grace", "20s"])
+        let worker = try WorkerProcess(as: try await ledger.workerLogin([.tax]), ["--task-force", "tax", "--handler", "exec", "--exec", script, "--grace", "20s"])
         #expect(await eventually { try await ledger.count("SELECT count(*) FROM queue_jobs WHERE state = 'running'") == 1 })
         worker.terminate()
         #expect(await worker.wait(timeout: 30) == 0, "\(worker.output.suffix(2000))")
@@ -135,23 +148,107 @@ struct WorkerProcessTests {
         #expect(try await ledger.count("SELECT count(*) FROM workers WHERE stopped_at IS NOT NULL") == 1)
     }
 
-    @Test("a handler's reroute lands the case in the other task force's queue, with the correction kept")
+    @Test("a handler's reroute under a department login commits: the other department's login claims and resolves the case")
     func rerouteLandsInOtherQueue() async throws {
         let ledger = try await Ledger.make("e2e_reroute")
         defer { Task { await ledger.close() } }
+        // The tax department's program sends litigation to legal; legal's program resolves it.
         let script = try handlerScript("""
-            cat > /dev/null
-            echo '{"outcome": "reroute", "reroute_to": "legal", "summary": "a lawsuit: legal handles litigation"}'
+            input=$(cat)
+            case "$input" in
+              *'"task_force":"tax"'*) echo '{"outcome": "reroute", "reroute_to": "legal", "summary": "a lawsuit: legal handles litigation"}' ;;
+              *) echo '{"outcome": "resolved", "summary": "legal took the lawsuit", "measures": [9]}' ;;
+            esac
             """)
         let outcome = try await ledger.submit([CaseInput(text: "对方起诉我们合同违约", taskForce: .tax)])[0]
-        let worker = try WorkerProcess(ledger, ["--task-force", "tax", "--handler", "exec", "--exec", script])
-        let moved = await eventually { try await ledger.count("SELECT count(*) FROM queue_jobs WHERE queue = 'legal' AND state = 'available'") == 1 }
+        let tax = try await ledger.workerLogin([.tax])
+        let legal = try await ledger.workerLogin([.legal])
+        let taxWorker = try WorkerProcess(as: tax, ["--task-force", "tax", "--handler", "exec", "--exec", script, "--name", "tax-1"])
+        let moved = await eventually { try await ledger.count("SELECT count(*) FROM cases WHERE id = $1 AND task_force = 'legal'", outcome.caseID) == 1 }
+        #expect(moved, "\(taxWorker.output.suffix(2000))")
+        let legalWorker = try WorkerProcess(as: legal, ["--task-force", "legal", "--handler", "exec", "--exec", script, "--name", "legal-1"])
+        let resolved = await eventually { try await ledger.state(of: outcome.caseID) == "resolved" }
+        for worker in [taxWorker, legalWorker] { worker.terminate() }
+        for worker in [taxWorker, legalWorker] { _ = await worker.wait(timeout: 30) }
+        #expect(resolved, "\(legalWorker.output.suffix(2000))")
+        // No attempt failed on the way (today's RLS defect made every reroute fail).
+        #expect(try await ledger.events(of: outcome.caseID, type: "attempt_failed").isEmpty, "\(taxWorker.output.suffix(2000))")
+        #expect(try await ledger.count("SELECT count(*) FROM routing_corrections WHERE case_id = $1 AND to_task_force = 'legal' AND login = $2",
+                                       outcome.caseID, tax.name) == 1)
+        // The ledger tells who did what, by login: tax claimed and rerouted, legal claimed and resolved.
+        let rows = try await ledger.connection.query(
+            "SELECT type, login::text FROM case_events WHERE case_id = $1 AND type IN ('claimed', 'rerouted', 'resolved') ORDER BY id", outcome.caseID)
+        let trail = try rows.map { "\(try $0.decode(0, as: String.self)):\(try $0.decode(1, as: String.self))" }
+        #expect(trail == ["claimed:\(tax.name)", "rerouted:\(tax.name)", "claimed:\(legal.name)", "resolved:\(legal.name)"])
+        #expect(try await ledger.connection.query("SELECT worker FROM resolutions WHERE outcome = 'resolved'").first?.decode(0, as: String.self) == "legal-1")
+    }
+
+    @Test("a handler sent to triage under a department login commits, and the case waits for a person")
+    func handlerSendsToTriage() async throws {
+        let ledger = try await Ledger.make("e2e_triage")
+        defer { Task { await ledger.close() } }
+        let script = try handlerScript("""
+            cat > /dev/null
+            echo '{"outcome": "reroute", "reroute_to": "triage", "summary": "not a tax matter; a person must decide"}'
+            """)
+        let outcome = try await ledger.submit([CaseInput(text: "邻居装修太吵", taskForce: .tax)])[0]
+        let worker = try WorkerProcess(as: try await ledger.workerLogin([.tax]), ["--task-force", "tax", "--handler", "exec", "--exec", script])
+        let triaged = await eventually { try await ledger.state(of: outcome.caseID) == "triage" }
         worker.terminate()
         _ = await worker.wait(timeout: 30)
-        #expect(moved)
-        #expect(try await ledger.connection.query("SELECT task_force FROM cases WHERE id = $1", outcome.caseID).first?.decode(0, as: String.self) == "legal")
-        #expect(try await ledger.count("SELECT count(*) FROM routing_corrections WHERE to_task_force = 'legal'") == 1)
-        #expect(try await ledger.events(of: outcome.caseID, type: "rerouted").count == 1)
+        #expect(triaged, "\(worker.output.suffix(2000))")
+        #expect(try await ledger.events(of: outcome.caseID, type: "attempt_failed").isEmpty)
+        #expect(try await ledger.count("SELECT count(*) FROM queue_jobs WHERE state IN ('available', 'running')") == 0)
+    }
+
+    @Test("an exec handler gets none of the worker's secrets, and what it prints is stored scrubbed")
+    func handlerEnvironmentHoldsNoSecret() async throws {
+        let ledger = try await Ledger.make("e2e_secrets")
+        defer { Task { await ledger.close() } }
+        let dump = NSTemporaryDirectory() + "handler-env-\(UUID().uuidString)"
+        let tax = try await ledger.workerLogin([.tax])
+        // The handler prints everything it can find, including the worker's own DATABASE_URL
+        // if it could read it, and echoes the password it was told (to test the scrubbing).
+        let script = try handlerScript("""
+            cat > /dev/null
+            env > '\(dump)'
+            env >&2
+            echo "connecting with password \(tax.password) failed" >&2
+            exit 3
+            """)
+        let outcome = try await ledger.submit([CaseInput(text: "退税没到账", taskForce: .tax)])[0]
+        let worker = try WorkerProcess(as: tax, ["--task-force", "tax", "--handler", "exec", "--exec", script, "--handler-env", "HANDLER_TOKEN_NAME"],
+                                       extraEnvironment: ["PGPASSWORD": tax.password, "PGUSER": tax.name, "HANDLER_TOKEN_NAME": "visible"])
+        let failed = await eventually { try await ledger.events(of: outcome.caseID, type: "attempt_failed").count >= 1 }
+        worker.terminate()
+        _ = await worker.wait(timeout: 30)
+        #expect(failed, "\(worker.output.suffix(2000))")
+        let environment = (try? String(contentsOfFile: dump, encoding: .utf8)) ?? ""
+        #expect(environment.contains("PATH="))
+        #expect(environment.contains("HANDLER_TOKEN_NAME=visible"))
+        for secret in ["DATABASE_URL", "PGPASSWORD", "PGUSER", tax.password] {
+            #expect(!environment.contains(secret), "the handler saw \(secret)")
+        }
+        // Its stderr reached the job's errors and the ledger scrubbed of the password.
+        let stored = try await ledger.connection.query("""
+            SELECT coalesce((SELECT string_agg(errors::text, ' ') FROM queue_jobs), '') || (SELECT string_agg(data::text, ' ') FROM case_events)
+            """).first?.decode(0, as: String.self) ?? ""
+        #expect(stored.contains("connecting with password *** failed"))
+        #expect(!stored.contains(tax.password))
+        #expect(!worker.output.contains(tax.password))
+        try? FileManager.default.removeItem(atPath: dump)
+    }
+
+    @Test("a department login never leads maintenance: it could only rescue what it can see")
+    func departmentLoginDoesNotLead() async throws {
+        let ledger = try await Ledger.make("e2e_noleader")
+        defer { Task { await ledger.close() } }
+        let worker = try WorkerProcess(as: try await ledger.workerLogin([.tax]), ["--task-force", "tax"])
+        let noticed = await eventually(timeout: .seconds(20)) { worker.output.contains("may not lead maintenance") }
+        worker.terminate()
+        #expect(await worker.wait(timeout: 30) == 0)
+        #expect(noticed, "\(worker.output.suffix(2000))")
+        #expect(try await ledger.count("SELECT count(*) FROM queue_leader") == 0)
     }
 
     @Test("a breached deadline escalates the case exactly once, through the leader's enforcer")
@@ -159,9 +256,9 @@ struct WorkerProcessTests {
         let ledger = try await Ledger.make("e2e_breach")
         defer { Task { await ledger.close() } }
         // Received a month ago: already past its deadline. No worker serves credit, so
-        // only the deadline enforcer (run by the maintenance leader) acts on it.
+        // only the deadline enforcer (run by the maintenance leader, a maintainer login) acts on it.
         let outcome = try await ledger.submit([CaseInput(text: "政府拖欠工程款", taskForce: .credit, receivedAt: Date().addingTimeInterval(-30 * 24 * 3600))])[0]
-        let worker = try WorkerProcess(ledger, ["--task-force", "tax"])
+        let worker = try await WorkerProcess.maintainer(ledger)
         let escalated = await eventually { try await ledger.count("SELECT escalation_level FROM cases WHERE id = $1", outcome.caseID) == 1 }
         try await Task.sleep(for: .seconds(3))
         worker.terminate()

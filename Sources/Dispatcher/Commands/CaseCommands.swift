@@ -124,6 +124,7 @@ struct CaseCommand: AsyncParsableCommand {
         if json {
             let events: [[String: Any]] = record.events.map { event in
                 ["id": event.id, "at": PostgresTimestamp.format(event.at), "type": event.type, "actor": event.actor,
+                 "login": event.login ?? NSNull(),
                  "data": (try? JSONSerialization.jsonObject(with: Data(event.data.utf8))) ?? event.data]
             }
             let object: [String: Any] = [
@@ -152,8 +153,14 @@ struct CaseCommand: AsyncParsableCommand {
         print("text: \(record.text)")
         print("ledger:")
         for event in record.events {
-            print("  \(formatDate(event.at))  \(event.type.padding(toLength: 18, withPad: " ", startingAt: 0)) \(event.actor.padding(toLength: 22, withPad: " ", startingAt: 0)) \(event.data)")
+            print("  \(formatDate(event.at))  \(event.type.padding(toLength: 18, withPad: " ", startingAt: 0)) \(Self.signature(event).padding(toLength: 22, withPad: " ", startingAt: 0)) \(event.data)")
         }
+    }
+
+    /// Who wrote an event: its actor, and the database login behind it when that differs.
+    static func signature(_ event: CaseEvent) -> String {
+        guard let login = event.login, login != event.actor else { return event.actor }
+        return "\(event.actor) [\(login)]"
     }
 }
 

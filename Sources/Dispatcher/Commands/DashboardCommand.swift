@@ -11,7 +11,9 @@ struct DashboardCommand: AsyncParsableCommand {
         abstract: "Serve the dashboard: a web page, its JSON API, /metrics and /healthz.",
         discussion: """
             Reads only the views of schema `dashboard`: connect as a login mapped to the
-            read-only role taskforce_dashboard (docs/operations.md).
+            read-only role taskforce_dashboard (docs/operations.md). Readers log in with
+            HTTP basic auth as a database login of that role (checked by connecting as it);
+            only /healthz is open.
             """)
 
     @Option(help: "Address to listen on, HOST:PORT.") var listen = "127.0.0.1:8080"
@@ -21,9 +23,11 @@ struct DashboardCommand: AsyncParsableCommand {
         let (host, port) = try DashboardApp.parseListen(listen)
         var logger = Logger(label: "dashboard")
         logger.logLevel = .info
-        let pool = ConnectionPool(configuration: database.configuration(applicationName: "dashboard"), maximumConnections: 4)
-        print("dashboard on http://\(host):\(port)/  (JSON: /api/summary, Prometheus: /metrics, health: /healthz)")
-        try await DashboardApp.application(pool: pool, host: host, port: port, logger: logger).runService()
+        let configuration = database.configuration(applicationName: "dashboard")
+        let pool = ConnectionPool(configuration: configuration, maximumConnections: 4)
+        let logins = DashboardLogins(server: configuration)
+        print("dashboard on http://\(host):\(port)/  (JSON: /api/summary, Prometheus: /metrics, health: /healthz; log in as a dashboard-role login)")
+        try await DashboardApp.application(pool: pool, logins: logins, host: host, port: port, logger: logger).runService()
         await pool.close()
     }
 }

@@ -152,6 +152,11 @@ public final class JobRuntime: Service, Sendable {
     // MARK: Fetching
 
     private func fetchLoop() async {
+        // A maintenance-only runtime serves no queue: it claims nothing until stopped.
+        if configuration.queues.isEmpty {
+            while !stopping.load(ordering: .relaxed) { await fetchSignal.wait(timeout: .seconds(1)) }
+            return
+        }
         var failures = 0
         var rotation = 0
         while !stopping.load(ordering: .relaxed) {
@@ -532,13 +537,20 @@ public final class JobRuntime: Service, Sendable {
         var lastPrune = ContinuousClock.now - settings.pruneInterval
         while !Task.isCancelled {
             do {
-                try await pool.withConnection { connection in
-                    let elected = try await QueueMaintenance.elect(holder: configuration.workerName, ttl: settings.leaderTTL, on: connection)
+                let mayStand = try await pool.withConnection { connection -> Bool in
+                    let elected: Bool
+                    do {
+                        elected = try await QueueMaintenance.elect(holder: configuration.workerName, ttl: settings.leaderTTL, on: connection)
+                    } catch let error as PostgresError where error.isInsufficientPrivilege {
+                        // A login without the maintainer's privileges (a department's role) must
+                        // never lead: it would rescue and prune only what it can see.
+                        return false
+                    }
                     if elected != leading {
                         logger.info(elected ? "elected maintenance leader" : "no longer maintenance leader")
                         leading = elected
                     }
-                    guard elected else { return }
+                    guard elected else { return true }
                     // Rescue and the application's record of the lost attempts commit together.
                     let hooks = self.hooks
                     let rescue = try await connection.transaction { tx in
@@ -570,6 +582,11 @@ public final class JobRuntime: Service, Sendable {
                         if pruned > 0 { logger.info("pruned finished jobs", metadata: ["jobs": "\(pruned)"]) }
                     }
                     for task in settings.extraTasks { try await task(connection) }
+                    return true
+                }
+                if !mayStand {
+                    logger.notice("this login may not lead maintenance (no privileges on the leader table); not standing. Run a maintainer login (worker --maintenance-only) for rescue, deadlines and pruning.")
+                    return
                 }
             } catch {
                 logger.warning("maintenance pass failed; retrying", metadata: ["error": "\(error)"])

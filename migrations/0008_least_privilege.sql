@@ -1,0 +1,191 @@
+-- 0008: close the holes of the role model (docs/reliability.md, "Attacks and their tests").
+--
+-- 1. No schema a login can create objects in, no temporary tables for PUBLIC: a login
+--    cannot plant a relation, function or operator that a privileged query might find.
+-- 2. The row-level-security helper names everything by schema, whatever the caller's
+--    search_path.
+-- 3. Every SECURITY DEFINER function searches pg_catalog first and pg_temp last and
+--    names every table by schema, so a temporary table cannot shadow one.
+-- 4. case_redispatch() validates its arguments, computes the job's priority and unique
+--    key itself, cancels the case's current job and records the caller's login as the
+--    actor; case_to_triage() does the same for a department handing a case to a person.
+-- 5. Every ledger event and routing correction records the login that wrote it, set by
+--    a trigger (not forgeable by the writer).
+-- 6. Department workers get no sequence privileges (identity columns need none), so
+--    nextval() cannot reveal other task forces' volumes.
+
+REVOKE CREATE ON SCHEMA public FROM PUBLIC;
+DO $$
+BEGIN
+    EXECUTE pg_catalog.format('REVOKE TEMPORARY ON DATABASE %I FROM PUBLIC', pg_catalog.current_database());
+END;
+$$;
+
+-- 2. The RLS helper (policies reference it by OID; only its body changes). Kept LANGUAGE
+-- sql without SET so the planner can still inline it into the policies.
+CREATE OR REPLACE FUNCTION public.taskforce_may_access(task_force text) RETURNS boolean
+LANGUAGE sql STABLE AS $$
+    SELECT pg_catalog.pg_has_role(
+        pg_catalog."current_user"(), pg_catalog.concat('taskforce_worker_', task_force), 'MEMBER')
+    WHERE task_force OPERATOR(pg_catalog.=) ANY (
+        ARRAY['tax', 'credit', 'legal', 'infrastructure', 'financing', 'innovation', 'foreign']::pg_catalog.text[])
+$$;
+
+-- 3. The dashboards' refresher already names its views by schema; pin its path too.
+ALTER FUNCTION dashboard.refresh() SET search_path = pg_catalog, pg_temp;
+
+-- 5. Who wrote each row of the ledger and of the corrections.
+ALTER TABLE public.case_events ADD COLUMN login name;
+ALTER TABLE public.routing_corrections ADD COLUMN login name;
+COMMENT ON COLUMN public.case_events.login IS
+    'The database login that wrote the event (session_user, set by trigger); actor is the writer''s own label.';
+COMMENT ON COLUMN public.routing_corrections.login IS
+    'The database login that wrote the correction (session_user, set by trigger).';
+
+CREATE FUNCTION public.record_login() RETURNS trigger
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    NEW.login := session_user;
+    RETURN NEW;
+END;
+$$;
+CREATE TRIGGER case_events_login BEFORE INSERT ON public.case_events
+    FOR EACH ROW EXECUTE FUNCTION public.record_login();
+CREATE TRIGGER routing_corrections_login BEFORE INSERT ON public.routing_corrections
+    FOR EACH ROW EXECUTE FUNCTION public.record_login();
+
+-- Whether the session's login may act for cases of `task_force` in a definer function:
+-- the schema owner, the dispatcher and maintainer roles for any case, a department's
+-- worker role for its own task force's cases. Superusers are members of every role.
+CREATE FUNCTION public.caller_may_act_for(task_force text) RETURNS boolean
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
+    SELECT pg_catalog.pg_has_role(session_user,
+               (SELECT c.relowner FROM pg_catalog.pg_class c WHERE c.oid = 'public.cases'::pg_catalog.regclass), 'MEMBER')
+        OR pg_catalog.pg_has_role(session_user, 'taskforce_dispatcher', 'MEMBER')
+        OR pg_catalog.pg_has_role(session_user, 'taskforce_maintainer', 'MEMBER')
+        OR (task_force OPERATOR(pg_catalog.<>) 'triage'
+            AND pg_catalog.pg_has_role(session_user, pg_catalog.concat('taskforce_worker_', task_force), 'MEMBER'))
+$$;
+REVOKE ALL ON FUNCTION public.caller_may_act_for(text) FROM PUBLIC;
+
+-- 4. Moving a case to another task force (a handler's or an operator's reroute, a
+-- triage assignment). The old function trusted its arguments: drop it.
+DROP FUNCTION public.case_redispatch(bigint, text, text, text, text, text, integer, smallint, text, timestamptz, timestamptz, text);
+
+CREATE FUNCTION public.case_redispatch(
+    p_case bigint, p_from_job bigint, p_to text, p_source text, p_event text, p_reason text, p_via text,
+    p_level integer, p_due timestamptz, p_warn timestamptz, p_rule text
+) RETURNS bigint
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    v_case public.cases%ROWTYPE;
+    v_job bigint;
+    v_moves integer;
+    v_actor text := session_user;
+BEGIN
+    -- Arguments first: nothing is read before they are known to be sane.
+    IF p_to IS NULL OR NOT p_to = ANY (ARRAY['tax', 'credit', 'legal', 'infrastructure', 'financing', 'innovation', 'foreign']) THEN
+        RAISE EXCEPTION 'case_redispatch: % is not a department task force', coalesce(p_to, 'NULL')
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF p_event IS NULL OR NOT p_event = ANY (ARRAY['rerouted', 'assigned']) THEN
+        RAISE EXCEPTION 'case_redispatch: event must be rerouted or assigned' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF p_source IS NULL OR NOT p_source = ANY (ARRAY['corrected', 'manual']) THEN
+        RAISE EXCEPTION 'case_redispatch: source must be corrected or manual' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF p_level IS NULL OR p_level < 0 OR p_level > 2 THEN
+        RAISE EXCEPTION 'case_redispatch: level must be 0, 1 or 2' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF p_due IS NULL OR p_warn IS NULL OR p_warn > p_due OR p_due < now() - interval '400 days' OR p_due > now() + interval '400 days' THEN
+        RAISE EXCEPTION 'case_redispatch: the deadline must lie within 400 days of now and the warning before it'
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF p_reason IS NULL OR length(p_reason) = 0 OR length(p_reason) > 2000 OR length(coalesce(p_via, '')) > 200
+       OR length(coalesce(p_rule, '')) > 200 THEN
+        RAISE EXCEPTION 'case_redispatch: reason (1-2000 characters), via and rule (up to 200) are required within bounds'
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+
+    SELECT * INTO v_case FROM public.cases WHERE id = p_case FOR UPDATE;
+    -- The same answer whether the case does not exist or belongs to someone else.
+    IF NOT FOUND OR NOT public.caller_may_act_for(v_case.task_force) THEN
+        RAISE EXCEPTION 'case % not found, or not yours to move', p_case USING ERRCODE = 'insufficient_privilege';
+    END IF;
+    IF v_case.state NOT IN ('open', 'triage') THEN
+        RAISE EXCEPTION 'case % is %: only open or triage cases move', p_case, v_case.state USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF p_from_job IS NOT NULL AND v_case.current_job_id IS DISTINCT FROM p_from_job THEN
+        RETURN NULL;  -- a stale job's reroute: the case has moved on; nothing to do
+    END IF;
+    IF p_to = v_case.task_force THEN
+        RAISE EXCEPTION 'case % is already with %', p_case, p_to USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+
+    -- The case's current job, if still pending, is cancelled (a worker still on it is fenced out).
+    UPDATE public.queue_jobs
+    SET state = 'cancelled', finished_at = now(), lease_token = NULL, lease_expires_at = NULL, locked_by = NULL
+    WHERE id = v_case.current_job_id AND state IN ('available', 'scheduled', 'running', 'retryable');
+
+    SELECT count(*) INTO v_moves FROM public.case_events e WHERE e.case_id = p_case AND e.type IN ('rerouted', 'assigned');
+    INSERT INTO public.queue_jobs (queue, kind, payload, priority, unique_key)
+    VALUES (p_to, 'case', jsonb_build_object('case_id', p_case, 'level', p_level),
+            ((CASE WHEN v_case.urgent THEN 10 ELSE 0 END) + p_level * 10)::smallint,
+            format('case:%s:%s:r%s', p_case, p_level, v_moves + 1))
+    RETURNING id INTO v_job;
+    UPDATE public.cases SET task_force = p_to, routing_source = p_source, state = 'open', due_at = p_due, warn_at = p_warn,
+                     deadline_rule = p_rule, original_due_at = coalesce(original_due_at, p_due), current_job_id = v_job,
+                     escalation_level = p_level, warned_level = NULL, breached_level = NULL
+    WHERE id = p_case;
+    INSERT INTO public.routing_corrections (case_id, text, from_task_force, to_task_force, reason, actor)
+    VALUES (p_case, v_case.text, v_case.task_force, p_to, p_reason, v_actor);
+    INSERT INTO public.case_events (case_id, type, actor, data) VALUES
+        (p_case, p_event, v_actor, jsonb_strip_nulls(jsonb_build_object(
+            'from', v_case.task_force, 'to', p_to, 'reason', p_reason, 'job_id', v_job, 'via', p_via))),
+        (p_case, 'deadline_set', v_actor, jsonb_build_object('due_at', p_due, 'rule', p_rule)),
+        (p_case, 'enqueued', v_actor, jsonb_build_object('job_id', v_job, 'queue', p_to, 'level', p_level));
+    RETURN v_job;
+END;
+$$;
+REVOKE ALL ON FUNCTION public.case_redispatch(bigint, bigint, text, text, text, text, text, integer, timestamptz, timestamptz, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION public.case_redispatch(bigint, bigint, text, text, text, text, text, integer, timestamptz, timestamptz, text)
+    TO taskforce_dispatcher, taskforce_worker, taskforce_maintainer;
+
+-- A department hands a case to a person (triage): its handler found no task force for
+-- it, or it was moved too often. Returns false when `p_from_job` is no longer the
+-- case's job (nothing done).
+CREATE FUNCTION public.case_to_triage(p_case bigint, p_from_job bigint, p_reason text, p_via text) RETURNS boolean
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    v_case public.cases%ROWTYPE;
+BEGIN
+    IF p_reason IS NULL OR length(p_reason) = 0 OR length(p_reason) > 2000 OR length(coalesce(p_via, '')) > 200 THEN
+        RAISE EXCEPTION 'case_to_triage: reason (1-2000 characters) and via (up to 200) are required within bounds'
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    SELECT * INTO v_case FROM public.cases WHERE id = p_case FOR UPDATE;
+    IF NOT FOUND OR NOT public.caller_may_act_for(v_case.task_force) THEN
+        RAISE EXCEPTION 'case % not found, or not yours to move', p_case USING ERRCODE = 'insufficient_privilege';
+    END IF;
+    IF v_case.state <> 'open' OR (p_from_job IS NOT NULL AND v_case.current_job_id IS DISTINCT FROM p_from_job) THEN
+        RETURN false;
+    END IF;
+    UPDATE public.queue_jobs
+    SET state = 'cancelled', finished_at = now(), lease_token = NULL, lease_expires_at = NULL, locked_by = NULL
+    WHERE id = v_case.current_job_id AND state IN ('available', 'scheduled', 'running', 'retryable');
+    UPDATE public.cases SET task_force = 'triage', state = 'triage', current_job_id = NULL WHERE id = p_case;
+    INSERT INTO public.case_events (case_id, type, actor, data) VALUES
+        (p_case, 'rerouted', session_user, jsonb_strip_nulls(jsonb_build_object(
+            'from', v_case.task_force, 'to', 'triage', 'reason', p_reason, 'via', p_via)));
+    RETURN true;
+END;
+$$;
+REVOKE ALL ON FUNCTION public.case_to_triage(bigint, bigint, text, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION public.case_to_triage(bigint, bigint, text, text)
+    TO taskforce_dispatcher, taskforce_worker, taskforce_maintainer;
+
+-- 6. Sequences: identity columns need no privilege; nextval() would only leak volumes.
+REVOKE USAGE ON ALL SEQUENCES IN SCHEMA public FROM taskforce_worker;
+
+-- A maintenance-only worker (worker --maintenance-only) registers itself too.
+GRANT INSERT ON public.workers TO taskforce_maintainer;
