@@ -189,3 +189,14 @@ REVOKE USAGE ON ALL SEQUENCES IN SCHEMA public FROM taskforce_worker;
 
 -- A maintenance-only worker (worker --maintenance-only) registers itself too.
 GRANT INSERT ON public.workers TO taskforce_maintainer;
+
+-- The dashboard role never sees a handler's stderr unredacted: errors are scrubbed when
+-- they are written (the worker), and the view masks anything that still looks like a
+-- password (rows written before this migration, or by other programs).
+CREATE OR REPLACE VIEW dashboard.discarded_jobs AS
+SELECT j.id AS job_id, j.queue, j.kind, (j.payload->>'case_id')::bigint AS case_id, j.attempt AS attempts,
+       j.finished_at,
+       regexp_replace(regexp_replace(j.errors->-1->>'error',
+           '(password|passwd|pwd|secret|token)(\s*[=:]\s*)(''[^'']*''|"[^"]*"|[^\s&]+)', '\1\2***', 'gi'),
+           '(://[^:/@\s]+:)[^@\s]+@', '\1***@', 'g') AS last_error
+FROM public.queue_jobs j WHERE j.state = 'discarded';

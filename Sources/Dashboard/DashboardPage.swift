@@ -193,7 +193,9 @@ function render(data) {
 
 async function refresh() {
   try {
-    const response = await fetch("api/summary", { cache: "no-store" });
+    // Built from origin and path only: a page opened as http://user:pass@host/ must not
+    // put credentials in the fetch URL (browsers refuse it); the login is sent anyway.
+    const response = await fetch(new URL("api/summary", location.origin + location.pathname), { cache: "no-store", credentials: "same-origin" });
     if (!response.ok) throw new Error("HTTP " + response.status);
     render(await response.json());
   } catch (error) {

@@ -209,6 +209,22 @@ struct DashboardRoleTests {
         let refresh = await #expect(throws: PostgresError.self) { try await reader.query("SELECT dashboard.refresh()") }
         #expect(refresh?.isInsufficientPrivilege == true)
     }
+
+    @Test("a discarded job's error reaches the dashboard role with anything like a password masked")
+    func errorsAreMasked() async throws {
+        let database = try await TestDatabase.create("dash_mask")
+        let owner = try await PostgresConnection.connect(database)
+        defer { Task { await owner.close() } }
+        try await owner.query("""
+            INSERT INTO queue_jobs (queue, kind, state, errors) VALUES ('tax', 'case', 'discarded', jsonb_build_array(jsonb_build_object(
+                'attempt', 1, 'error', 'handler exited with status 3; stderr: DATABASE_URL=postgresql://w:hunter22@db/x PGPASSWORD=hunter23 token: hunter24')))
+            """)
+        let reader = try await PostgresConnection.connect(try await TestDatabase.login(["taskforce_dashboard"], on: database).configuration)
+        defer { Task { await reader.close() } }
+        let shown = try await reader.query("SELECT last_error FROM dashboard.discarded_jobs").first?.decode(0, as: String.self) ?? ""
+        #expect(shown.contains("handler exited with status 3"))
+        for secret in ["hunter22", "hunter23", "hunter24"] { #expect(!shown.contains(secret), "\(shown)") }
+    }
 }
 
 /// A strict reader of the Prometheus text exposition format (0.0.4).

@@ -114,6 +114,42 @@ struct DeploymentFilesTests {
         _ = try yaml("deploy/grafana/provisioning/dashboards/dashboards.yml")
     }
 
+    @Test("compose runs every process as its own least-privilege login; only migrate uses the superuser")
+    func composeLeastPrivilege() throws {
+        let services = try #require(try yaml("docker-compose.yml")["services"] as? [String: Any])
+        let superuser = try #require(((services["postgres"] as? [String: Any])?["environment"] as? [String: Any])?["POSTGRES_USER"] as? String)
+        let script = ((services["migrate"] as? [String: Any])?["command"] as? [String])?.last ?? ""
+        func user(of service: String) throws -> String {
+            let environment = try #require((services[service] as? [String: Any])?["environment"] as? [String: Any], "\(service) has no environment")
+            let url = try #require(environment["DATABASE_URL"] as? String, "\(service) has no DATABASE_URL")
+            let userinfo = try #require(url.split(separator: "//").last?.split(separator: "@").first)
+            return String(userinfo.split(separator: ":").first ?? "")
+        }
+        #expect(try user(of: "migrate") == superuser)
+        var expected: [String: String] = ["dashboard": "dashboard", "maintainer": "maintainer"]
+        for taskForce in ["tax", "credit", "legal", "infrastructure", "financing", "innovation", "foreign"] {
+            expected["worker-\(taskForce)"] = "worker-\(taskForce)"
+        }
+        for (service, role) in expected.sorted(by: { $0.key < $1.key }) {
+            let login = try user(of: service)
+            #expect(login != superuser, "\(service) connects as the superuser")
+            #expect(script.contains("roles login \(login) --role \(role)"), "\(service)'s login \(login) is not created with role \(role)")
+        }
+        let maintainer = try #require((services["maintainer"] as? [String: Any])?["command"] as? [String])
+        #expect(maintainer.contains("--maintenance-only"))
+        for (service, value) in services where service.hasPrefix("worker-") {
+            let worker = try #require(value as? [String: Any])
+            #expect((worker["command"] as? [String])?.contains("--no-maintenance") == true, "\(service) would stand for leader")
+            #expect(worker["init"] as? Bool == true, "\(service) runs without an init to reap handler processes")
+        }
+        // Nothing is published beyond this machine by default.
+        for (service, value) in services {
+            for port in ((value as? [String: Any])?["ports"] as? [String]) ?? [] {
+                #expect(port.hasPrefix("127.0.0.1:"), "\(service) publishes \(port) on every interface")
+            }
+        }
+    }
+
     @Test("the Dockerfile is multi-stage and builds both programs")
     func dockerfile() throws {
         let text = try String(contentsOf: repository.appending(path: "Dockerfile"), encoding: .utf8)
