@@ -200,3 +200,8 @@ SELECT j.id AS job_id, j.queue, j.kind, (j.payload->>'case_id')::bigint AS case_
            '(password|passwd|pwd|secret|token)(\s*[=:]\s*)(''[^'']*''|"[^"]*"|[^\s&]+)', '\1\2***', 'gi'),
            '(://[^:/@\s]+:)[^@\s]+@', '\1***@', 'g') AS last_error
 FROM public.queue_jobs j WHERE j.state = 'discarded';
+
+-- The maintainer refreshes the dashboards' aggregates (dashboard.refresh(), granted in
+-- 0007), which needs the schema too: without it every refresh failed under the maintainer
+-- role, and the historical figures went stale wherever least privilege was used.
+GRANT USAGE ON SCHEMA dashboard TO taskforce_maintainer;

@@ -15,6 +15,13 @@ public struct PostgresConfiguration: Sendable {
     public var applicationName: String
     /// Seconds libpq waits for a connection before giving up.
     public var connectTimeoutSeconds: Int
+    /// The server ends a session of ours that sits inside a transaction for this long
+    /// without a statement (`idle_in_transaction_session_timeout`), releasing its locks.
+    /// A client cut off mid-transaction (a network partition, a frozen host) otherwise
+    /// leaves a backend holding row locks until the server's own TCP keepalive notices,
+    /// hours later with default settings — and everyone needing those rows waits. Our
+    /// transactions never idle that long. `nil` leaves the server's setting.
+    public var idleInTransactionTimeoutSeconds: Int? = 30
     /// Overrides the database named in `connectionString` (e.g. a per-test database).
     public var database: String?
     /// Overrides the user named in `connectionString` (e.g. to act as another role).

@@ -191,7 +191,11 @@ public actor PostgresConnection {
         guard PQstatus(pointer) == CONNECTION_OK else {
             throw PostgresError(code: .connectionFailed, message: Self.describeFailure(pointer, scrub: configuration.scrub))
         }
-        let setup = PQexec(pointer, "SET DateStyle = 'ISO, YMD'; SET TimeZone = 'UTC'; SET extra_float_digits = 3")
+        var setupSQL = "SET DateStyle = 'ISO, YMD'; SET TimeZone = 'UTC'; SET extra_float_digits = 3"
+        if let seconds = configuration.idleInTransactionTimeoutSeconds, seconds > 0 {
+            setupSQL += "; SET idle_in_transaction_session_timeout = \(seconds * 1000)"
+        }
+        let setup = PQexec(pointer, setupSQL)
         defer { PQclear(setup) }
         guard PQresultStatus(setup) == PGRES_COMMAND_OK else {
             throw PostgresError.from(result: setup, connection: pointer)

@@ -32,6 +32,32 @@ struct ConnectionTests {
         #expect(try await connection.query("SELECT name FROM things WHERE id = 1").first?.decode(0, as: String.self) == "committed")
     }
 
+    @Test("a session left idle inside a transaction (a client cut off mid-transaction) is ended by the server and its locks released")
+    func idleTransactionIsEnded() async throws {
+        let setup = try await PostgresConnection.connect(database)
+        try await setup.query("INSERT INTO things VALUES (77, 'locked')")
+        await setup.close()
+        var stuck = database
+        stuck.idleInTransactionTimeoutSeconds = 1
+        let holder = try await PostgresConnection.connect(stuck)
+        defer { Task { await holder.close() } }
+        let other = try await PostgresConnection.connect(database)
+        defer { Task { await other.close() } }
+        // The holder locks the row and then goes quiet, as a partitioned worker would.
+        let held = Task {
+            try await holder.transaction { tx in
+                try await tx.query("SELECT * FROM things WHERE id = 77 FOR UPDATE")
+                try await Task.sleep(for: .seconds(8))
+                try await tx.query("SELECT 1")
+            }
+        }
+        try await Task.sleep(for: .milliseconds(300))
+        // Without the timeout the lock is held for the holder's 8 s and this gives up at 5 s.
+        try await other.query("SET lock_timeout = '5s'")
+        #expect(try await other.query("UPDATE things SET name = 'free' WHERE id = 77").affectedRows == 1)
+        await #expect(throws: (any Error).self) { try await held.value }
+    }
+
     @Test("a unique violation carries SQLSTATE 23505 and the constraint name")
     func uniqueViolation() async throws {
         let connection = try await PostgresConnection.connect(database)
