@@ -81,10 +81,11 @@ enum CaseHandlers {
 
 /// Runs a department's own program for one case.
 ///
-/// The program gets the case as JSON on stdin and must print one JSON resolution on
-/// stdout (its last line). It runs in a session of its own; when the job is cancelled
-/// (time limit, shutdown, lost lease) its whole process group gets SIGTERM, then SIGKILL
-/// two seconds later.
+/// The program gets the case as JSON on stdin (from a file, so it may read it or not)
+/// and must print one JSON resolution on stdout (its last line). It runs in a session of
+/// its own under a watchdog shell; when the job is cancelled (time limit, shutdown, lost
+/// lease) its whole process group gets SIGTERM, then SIGKILL two seconds later, and when
+/// the worker dies the watchdog kills the group.
 public enum ExecHandler {
     /// Why a run failed: exit status or invalid output, with the tail of stderr.
     public struct Failure: Error, CustomStringConvertible {
@@ -107,17 +108,22 @@ public enum ExecHandler {
     ///     there into the job's errors, the ledger, logs and dashboards).
     public static func run(command: String, document: [String: Any], environment: HandlerEnvironment = .scrubbed(),
                            scrub: @Sendable (String) -> String = { $0 }) async throws -> Resolution {
-        let input = String(decoding: try JSONSerialization.data(withJSONObject: document, options: [.sortedKeys, .withoutEscapingSlashes]), as: UTF8.self)
+        let input = try JSONSerialization.data(withJSONObject: document, options: [.sortedKeys, .withoutEscapingSlashes])
+        // The case goes in through a file, not a pipe: a program that exits or stops
+        // reading early can then never raise SIGPIPE in the worker, nor leave a write
+        // blocked on a full pipe; it reads at its own pace.
+        let stdin = try caseFile(input)
         var options = PlatformOptions()
         options.createSession = true
         options.teardownSequence = [
             .gracefulShutDown(toProcessGroup: true, allowedDurationToNextStep: .seconds(2)),
             .send(signal: .kill, toProcessGroup: true, allowedDurationToNextStep: .milliseconds(500)),
         ]
+        let (executable, arguments) = launch(command)
         let result = try await Subprocess.run(
-            .path(FilePath("/bin/sh")), arguments: ["-c", command], environment: environment.subprocessEnvironment,
+            .path(FilePath(executable)), arguments: Arguments(arguments), environment: environment.subprocessEnvironment,
             platformOptions: options,
-            input: .string(input), output: .string(limit: 1 << 20), error: .string(limit: 1 << 20))
+            input: .fileDescriptor(stdin, closeAfterSpawningProcess: true), output: .string(limit: 1 << 20), error: .string(limit: 1 << 20))
         let stderr = result.standardError
         // Scrubbed whole, then cut: a secret cannot survive by straddling the cut.
         let tail = String(scrub(stderr).suffix(stderrTailLimit)).trimmingCharacters(in: .whitespacesAndNewlines)
@@ -129,6 +135,55 @@ public enum ExecHandler {
         } catch {
             throw Failure(reason: scrub("invalid handler output: \(error)"), stderrTail: tail)
         }
+    }
+
+    /// Writes the case document to a temporary file, unlinks it at once (nothing stays on
+    /// disk, nobody else can open it) and returns it open for reading from the start.
+    static func caseFile(_ data: Data) throws -> FileDescriptor {
+        var template = Array((NSTemporaryDirectory() + "taskforce-case-XXXXXX").utf8CString)
+        let fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
+        guard fd >= 0 else { throw Failure(reason: "cannot create the handler's input file: errno \(errno)", stderrTail: "") }
+        template.withUnsafeBufferPointer { _ = unlink($0.baseAddress!) }
+        let file = FileDescriptor(rawValue: fd)
+        do {
+            _ = try file.writeAll(data)
+            _ = try file.seek(offset: 0, from: .start)
+        } catch {
+            try? file.close()
+            throw Failure(reason: "cannot write the handler's input file: \(error)", stderrTail: "")
+        }
+        return file
+    }
+
+    /// The watchdog: a shell that leads the handler's process group (its own session),
+    /// runs the command as its child with the original stdin, and kills the whole group
+    /// within a second once the worker is gone (`kill -9`, the OOM killer), so no handler
+    /// goes on after its job was rescued and re-run elsewhere, and nothing is left behind.
+    /// The worker's own time limit and shutdown still signal the whole group (SIGTERM,
+    /// then SIGKILL). A parent-death signal (`PR_SET_PDEATHSIG`) is not used: it follows
+    /// the spawning thread, not the process, and pool threads come and go.
+    /// The watchdog outlives a SIGTERM to the group until its command is gone, so the
+    /// SIGKILL that follows still reaches a command that ignores SIGTERM.
+    /// `$0` is the command, `$1` the worker's process id.
+    static let watchdog = """
+        trap ':' TERM INT HUP
+        exec 3<&0
+        /bin/sh -c "$0" <&3 3<&- &
+        child=$!
+        exec 3<&-
+        ( trap - TERM INT HUP; while kill -0 "$1" 2>/dev/null; do sleep 1; done; kill -KILL 0 ) </dev/null >/dev/null 2>&1 &
+        guard=$!
+        status=0
+        while :; do
+          wait "$child"; status=$?
+          kill -0 "$child" 2>/dev/null || break
+        done
+        kill -KILL "$guard" 2>/dev/null
+        exit "$status"
+        """
+
+    static func launch(_ command: String) -> (executable: String, arguments: [String]) {
+        ("/bin/sh", ["-c", watchdog, command, String(getpid())])
     }
 
     static func describe(_ status: TerminationStatus) -> String {

@@ -103,6 +103,9 @@ public final class CaseWorker: Service, Sendable {
     public func stop() { runtime.stop() }
 
     public func run() async throws {
+        // A write to a pipe or socket whose reader is gone must fail with EPIPE, never
+        // kill the whole worker (the default for SIGPIPE).
+        signal(SIGPIPE, SIG_IGN)
         try await register()
         let registry = Task { await self.reportAlive() }
         defer { registry.cancel() }

@@ -43,6 +43,10 @@ struct Worker: AsyncParsableCommand {
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error.") var logLevel = "info"
     @Option(name: .customLong("metrics-listen"), help: ArgumentHelp("Serve this process's Prometheus metrics on HOST:PORT (/metrics).", valueName: "HOST:PORT"))
     var metricsListen: String?
+    @Option(name: .customLong("time-limits"), help: ArgumentHelp("Time-limit policy JSON, for escalations' and reroutes' deadlines (default: built in; $TIME_LIMITS_FILE overrides). Use the same file as the dispatcher.", valueName: "FILE"))
+    var timeLimits: String?
+    @Option(help: ArgumentHelp("Working calendar JSON (default: built in; $CALENDAR_FILE overrides). Use the same file as the dispatcher.", valueName: "FILE"))
+    var calendar: String?
     @Option(name: .customLong("database-url"), help: ArgumentHelp("libpq URI or conninfo (default $DATABASE_URL, then PG* variables).", valueName: "URL"))
     var databaseURL: String?
 
@@ -83,9 +87,11 @@ struct Worker: AsyncParsableCommand {
         let advisor = CaseAdvisor(
             catalogue: try MeasuresCatalogue.bundled(), escalationTerms: try EscalationTerms.bundled(),
             classifier: RoutingClassifier(model: try RoutingModel.bundled(), normalizer: normalizer))
+        let (policy, workCalendar) = try PolicyFiles.load(timeLimits: timeLimits, calendar: calendar)
+        if let warning = PolicyFiles.coverageWarning(workCalendar) { logger.warning("\(warning)") }
         let worker = CaseWorker(
-            database: database, configuration: configuration, policy: try TimeLimitPolicy.bundledDefault(),
-            calendar: try WorkCalendar.bundledDefault(), advisor: advisor, logger: logger)
+            database: database, configuration: configuration, policy: policy,
+            calendar: workCalendar, advisor: advisor, logger: logger)
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
             .init(service: worker, successTerminationBehavior: .gracefullyShutdownGroup),
         ]

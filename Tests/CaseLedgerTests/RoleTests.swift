@@ -113,6 +113,9 @@ struct RoleTests {
         #expect(try await QueueMaintenance.rescueExpired(on: maintainer).rescued == 1)
         // It refreshes the dashboards' aggregates, as the leader does every 30 s.
         try await maintainer.query("SELECT dashboard.refresh()")
+        // It does not own the hot table, so it knows it cannot vacuum it (and does not try).
+        #expect(try await QueueMaintenance.mayVacuum(on: maintainer) == false)
+        #expect(try await QueueMaintenance.mayVacuum(on: setup.owner) == true)
         // The dispatcher cannot rewrite history.
         let error = await #expect(throws: PostgresError.self) { try await dispatcher.query("DELETE FROM case_events") }
         #expect(error?.isInsufficientPrivilege == true)

@@ -130,9 +130,35 @@ struct FencingTests {
         try await JobQueue.enqueue((0..<5).map { _ in NewJob(queue: "q", kind: "k") }, on: fixture.connection)
         let jobs = try await JobQueue.claim(queues: ["q"], limit: 5, lease: .seconds(30), worker: "w", on: fixture.connection)
         try await JobQueue.complete(jobs.map(\.lease), on: fixture.connection)
-        #expect(try await QueueMaintenance.prune(completedRetention: .seconds(3600), finishedRetention: .seconds(3600), on: fixture.connection) == 0)
+        #expect(try await QueueMaintenance.prune(completedRetention: .seconds(3600), finishedRetention: .seconds(3600), on: fixture.connection).deleted == 0)
         try await Task.sleep(for: .milliseconds(20))
-        #expect(try await QueueMaintenance.prune(completedRetention: .milliseconds(10), finishedRetention: .seconds(3600), on: fixture.connection) == 5)
+        #expect(try await QueueMaintenance.prune(completedRetention: .milliseconds(10), finishedRetention: .seconds(3600), on: fixture.connection).deleted == 5)
+    }
+
+    @Test("one pruning pass clears a backlog many batches deep, so the archive stays bounded at any throughput")
+    func pruneKeepsUp() async throws {
+        let fixture = try await QueueFixture.make("prune_backlog")
+        defer { Task { await fixture.close() } }
+        // 100,000 completed jobs past their retention, as a day at ~1.2 jobs/s would leave —
+        // ten times what one batch deletes.
+        try await fixture.connection.query("""
+            INSERT INTO queue_job_archive (id, queue, kind, payload, priority, state, attempt, max_attempts, errors, created_at, finished_at)
+            SELECT n, 'q', 'k', '{}', 0, 'completed', 1, 10, '[]', now() - interval '3 days', now() - interval '2 days'
+            FROM generate_series(1, 100000) AS n
+            """)
+        let result = try await QueueMaintenance.prune(
+            completedRetention: .seconds(24 * 3600), finishedRetention: .seconds(7 * 24 * 3600), timeBudget: .seconds(120), on: fixture.connection)
+        #expect(result == .init(deleted: 100_000, caughtUp: true))
+        #expect(try await fixture.connection.query("SELECT count(*) FROM queue_job_archive").first?.decode(0, as: Int.self) == 0)
+        // With no time to spare it stops after the first batches and says so.
+        try await fixture.connection.query("""
+            INSERT INTO queue_job_archive (id, queue, kind, payload, priority, state, attempt, max_attempts, errors, created_at, finished_at)
+            SELECT n, 'q', 'k', '{}', 0, 'completed', 1, 10, '[]', now() - interval '3 days', now() - interval '2 days'
+            FROM generate_series(200001, 230000) AS n
+            """)
+        let hurried = try await QueueMaintenance.prune(
+            completedRetention: .seconds(24 * 3600), finishedRetention: .seconds(7 * 24 * 3600), timeBudget: .zero, on: fixture.connection)
+        #expect(hurried == .init(deleted: 10_000, caughtUp: false))
     }
 }
 

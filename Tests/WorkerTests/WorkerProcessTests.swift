@@ -239,6 +239,50 @@ struct WorkerProcessTests {
         try? FileManager.default.removeItem(atPath: dump)
     }
 
+    @Test("a case larger than a pipe's buffer and a handler that never reads it cannot hurt the worker")
+    func handlerThatIgnoresStdin() async throws {
+        let ledger = try await Ledger.make("e2e_stdin")
+        defer { Task { await ledger.close() } }
+        // 20,000 control characters: about 120 KB of JSON, twice a pipe's buffer.
+        let text = "退税" + String(repeating: "\u{07}", count: 19_990)
+        let outcome = try await ledger.submit([CaseInput(text: text, taskForce: .tax)])[0]
+        let script = try handlerScript("exit 3")
+        let worker = try WorkerProcess(as: try await ledger.workerLogin([.tax]), ["--task-force", "tax", "--handler", "exec", "--exec", script])
+        let failed = await eventually { try await ledger.events(of: outcome.caseID, type: "attempt_failed").count >= 1 }
+        #expect(failed, "\(worker.output.suffix(2000))")
+        #expect(worker.process.isRunning, "the worker died: \(worker.output.suffix(2000))")
+        #expect(try await ledger.events(of: outcome.caseID, type: "attempt_failed").first?.contains("exited with status 3") == true)
+        worker.terminate()
+        #expect(await worker.wait(timeout: 30) == 0)
+    }
+
+    @Test("a handler's processes die with their worker: kill -9 of the worker leaves nothing running")
+    func handlerDiesWithWorker() async throws {
+        let ledger = try await Ledger.make("e2e_orphans")
+        defer { Task { await ledger.close() } }
+        let marker = "sleep 300.\(UInt32.random(in: 10_000...99_999))"
+        let script = try handlerScript("cat > /dev/null; \(marker) & \(marker)")
+        _ = try await ledger.submit([CaseInput(text: "退税没到账", taskForce: .tax)])
+        let worker = try WorkerProcess(as: try await ledger.workerLogin([.tax]), ["--task-force", "tax", "--handler", "exec", "--exec", script,
+                                                                             "--time-limit", "10m"])
+        #expect(await eventually { Self.processes(matching: marker) == 2 }, "\(worker.output.suffix(2000))")
+        worker.killHard()
+        _ = await worker.wait(timeout: 10)
+        #expect(await eventually(timeout: .seconds(10)) { Self.processes(matching: marker) == 0 }, "a handler process outlived its worker")
+    }
+
+    /// How many processes have `pattern` in their command line.
+    static func processes(matching pattern: String) -> Int {
+        let pgrep = Process()
+        pgrep.executableURL = URL(fileURLWithPath: "/usr/bin/pgrep")
+        pgrep.arguments = ["-c", "-f", "^" + pattern]
+        let out = Pipe()
+        pgrep.standardOutput = out
+        try? pgrep.run()
+        pgrep.waitUntilExit()
+        return Int(String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0
+    }
+
     @Test("a department login never leads maintenance: it could only rescue what it can see")
     func departmentLoginDoesNotLead() async throws {
         let ledger = try await Ledger.make("e2e_noleader")

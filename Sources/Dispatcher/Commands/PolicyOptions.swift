@@ -11,12 +11,8 @@ struct PolicyOptions: ParsableArguments {
     var calendar: String?
 
     func load() throws -> (TimeLimitPolicy, WorkCalendar) {
-        let environment = ProcessInfo.processInfo.environment
-        // init(contentsOf:) names the operator's file (not the built-in one) in errors.
-        let policy = try (timeLimits ?? environment["TIME_LIMITS_FILE"]).map { try TimeLimitPolicy(contentsOf: URL(fileURLWithPath: $0)) }
-            ?? TimeLimitPolicy.bundledDefault()
-        let workCalendar = try (calendar ?? environment["CALENDAR_FILE"]).map { try WorkCalendar(contentsOf: URL(fileURLWithPath: $0)) }
-            ?? WorkCalendar.bundledDefault()
-        return (policy, workCalendar)
+        let (policy, calendar) = try PolicyFiles.load(timeLimits: timeLimits, calendar: self.calendar)
+        if let warning = PolicyFiles.coverageWarning(calendar) { FileHandle.standardError.write(Data((warning + "\n").utf8)) }
+        return (policy, calendar)
     }
 }

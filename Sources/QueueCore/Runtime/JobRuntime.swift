@@ -535,6 +535,7 @@ public final class JobRuntime: Service, Sendable {
         let settings = configuration.maintenance
         var leading = false
         var lastPrune = ContinuousClock.now - settings.pruneInterval
+        var mayVacuum: Bool?
         while !Task.isCancelled {
             do {
                 let mayStand = try await pool.withConnection { connection -> Bool in
@@ -566,7 +567,13 @@ public final class JobRuntime: Service, Sendable {
                     }
                     stats.withLock { $0.rescued += rescue.rescued + rescue.discardedByRescue }
                     try await QueueMaintenance.wake(rescue.wokenQueues.union(promote.wokenQueues), on: connection)
-                    if settings.vacuumDeadTuples > 0 {
+                    if settings.vacuumDeadTuples > 0, mayVacuum == nil {
+                        mayVacuum = try await QueueMaintenance.mayVacuum(on: connection)
+                        if mayVacuum == false {
+                            logger.notice("this login does not own queue_jobs and cannot vacuum it; autovacuum alone keeps the hot table (migration 0006 tunes it). Run a leader as the owner for the leader's vacuum.")
+                        }
+                    }
+                    if settings.vacuumDeadTuples > 0, mayVacuum == true {
                         do {
                             if try await QueueMaintenance.vacuumIfNeeded(deadTuples: settings.vacuumDeadTuples, on: connection) {
                                 logger.debug("vacuumed queue_jobs")
@@ -576,10 +583,13 @@ public final class JobRuntime: Service, Sendable {
                         }
                     }
                     if ContinuousClock.now - lastPrune >= settings.pruneInterval {
-                        lastPrune = ContinuousClock.now
                         let pruned = try await QueueMaintenance.prune(
                             completedRetention: settings.completedRetention, finishedRetention: settings.finishedRetention, on: connection)
-                        if pruned > 0 { logger.info("pruned finished jobs", metadata: ["jobs": "\(pruned)"]) }
+                        // Behind (old rows left after the time budget): prune again next pass.
+                        lastPrune = pruned.caughtUp ? ContinuousClock.now : ContinuousClock.now - settings.pruneInterval
+                        if pruned.deleted > 0 {
+                            logger.info("pruned finished jobs", metadata: ["jobs": "\(pruned.deleted)", "caught_up": "\(pruned.caughtUp)"])
+                        }
                     }
                     for task in settings.extraTasks { try await task(connection) }
                     return true

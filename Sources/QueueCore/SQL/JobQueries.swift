@@ -237,6 +237,12 @@ enum JobQueries {
         SELECT coalesce(n_dead_tup, 0) FROM pg_stat_user_tables WHERE relid = 'queue_jobs'::regclass
         """
 
+    /// Whether the session's user owns the hot table (may VACUUM it). Catalog lookup.
+    static let ownsHotTable = """
+        SELECT pg_catalog.pg_has_role(current_user, c.relowner, 'MEMBER')
+        FROM pg_catalog.pg_class c WHERE c.oid = 'queue_jobs'::regclass
+        """
+
     /// Reclaims the space and index entries of finished jobs (not in a transaction).
     static let vacuum = "VACUUM (SKIP_LOCKED) queue_jobs"
 

@@ -1,0 +1,40 @@
+import Foundation
+
+/// Where the time-limit policy and the working calendar come from, for every program
+/// that computes deadlines (the dispatcher at intake and reroute, the worker at
+/// escalation, reroute and deadline enforcement): an operator's file named by option or
+/// environment variable (`TIME_LIMITS_FILE`, `CALENDAR_FILE`), else the defaults the
+/// binary carries. One loader, so intake and escalation never follow different policies.
+public enum PolicyFiles {
+    /// The environment variable naming the time-limit policy file.
+    public static let timeLimitsVariable = "TIME_LIMITS_FILE"
+    /// The environment variable naming the working-calendar file.
+    public static let calendarVariable = "CALENDAR_FILE"
+
+    /// Loads both.
+    /// - Parameters:
+    ///   - timeLimits: a path given by option (wins over the environment).
+    ///   - calendar: a path given by option (wins over the environment).
+    ///   - environment: where `TIME_LIMITS_FILE` and `CALENDAR_FILE` are read.
+    /// - Throws: the data types' own errors, which name the operator's file.
+    public static func load(timeLimits: String? = nil, calendar: String? = nil,
+                            environment: [String: String] = ProcessInfo.processInfo.environment) throws -> (TimeLimitPolicy, WorkCalendar) {
+        let policy = try (timeLimits ?? environment[timeLimitsVariable]).map { try TimeLimitPolicy(contentsOf: URL(fileURLWithPath: $0)) }
+            ?? TimeLimitPolicy.bundledDefault()
+        let workCalendar = try (calendar ?? environment[calendarVariable]).map { try WorkCalendar(contentsOf: URL(fileURLWithPath: $0)) }
+            ?? WorkCalendar.bundledDefault()
+        return (policy, workCalendar)
+    }
+
+    /// A warning when the calendar's holiday data does not reach `days` past `now`:
+    /// deadlines that run into an uncovered year count its public holidays as working
+    /// days and skip its make-up working days, so they come out wrong. Nil when covered.
+    public static func coverageWarning(_ calendar: WorkCalendar, now: Date = Date(), days: Int = 60) -> String? {
+        let horizon = now.addingTimeInterval(Double(days) * 86_400)
+        guard !calendar.hasHolidayData(for: now) || !calendar.hasHolidayData(for: horizon) else { return nil }
+        let covered = calendar.coveredYears.map(String.init).joined(separator: ", ")
+        return "warning: the working calendar lists holidays for \(covered) only; deadlines reaching past it count public holidays "
+            + "as working days. Add the coming year's holidays and make-up working days to a calendar file (\(calendarVariable) or --calendar; "
+            + "data/policy/calendar.json shows the format)."
+    }
+}
