@@ -66,12 +66,15 @@ let package = Package(
             dependencies: ["PostgresClient", "QueueCore", "TaskForces"],
             swiftSettings: strictSettings
         ),
+        // prctl(2) for the worker (variadic in C, so Swift needs a wrapper): a worker holds
+        // the database's password and must not let its handlers read it from /proc.
+        .systemLibrary(name: "CProcessControl"),
         // The department worker: case handlers (built-in advisor, external programs),
         // resolutions written with each completion, escalation, deadline enforcement.
         .target(
             name: "CaseWorker",
             dependencies: [
-                "CaseLedger", "PostgresClient", "QueueCore", "TaskForces",
+                "CaseLedger", "CProcessControl", "PostgresClient", "QueueCore", "TaskForces",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Subprocess", package: "swift-subprocess"),

@@ -21,8 +21,8 @@ BEGIN
 END;
 $$;
 
--- 2. The RLS helper (policies reference it by OID; only its body changes). Kept LANGUAGE
--- sql without SET so the planner can still inline it into the policies.
+-- 2. The RLS helper (policies reference it by OID; only its body changes). Every function
+-- and operator in it is named by schema, so no search_path can redirect it.
 CREATE OR REPLACE FUNCTION public.taskforce_may_access(task_force text) RETURNS boolean
 LANGUAGE sql STABLE AS $$
     SELECT pg_catalog.pg_has_role(
@@ -115,6 +115,17 @@ BEGIN
     IF v_case.state NOT IN ('open', 'triage') THEN
         RAISE EXCEPTION 'case % is %: only open or triage cases move', p_case, v_case.state USING ERRCODE = 'invalid_parameter_value';
     END IF;
+    -- A department moves a case as it stands: same level, a deadline from now on. Only
+    -- operators (dispatcher) and the maintainer may set another level or a past deadline.
+    IF NOT (pg_catalog.pg_has_role(session_user, 'taskforce_dispatcher', 'MEMBER')
+            OR pg_catalog.pg_has_role(session_user, 'taskforce_maintainer', 'MEMBER')
+            OR pg_catalog.pg_has_role(session_user,
+                   (SELECT c.relowner FROM pg_catalog.pg_class c WHERE c.oid = 'public.cases'::pg_catalog.regclass), 'MEMBER')) THEN
+        IF p_level <> v_case.escalation_level OR p_due < now() THEN
+            RAISE EXCEPTION 'case_redispatch: a department keeps the case''s level (%) and sets a deadline from now on', v_case.escalation_level
+                USING ERRCODE = 'invalid_parameter_value';
+        END IF;
+    END IF;
     IF p_from_job IS NOT NULL AND v_case.current_job_id IS DISTINCT FROM p_from_job THEN
         RETURN NULL;  -- a stale job's reroute: the case has moved on; nothing to do
     END IF;
@@ -187,6 +198,39 @@ GRANT EXECUTE ON FUNCTION public.case_to_triage(bigint, bigint, text, text)
 -- 6. Sequences: identity columns need no privilege; nextval() would only leak volumes.
 REVOKE USAGE ON ALL SEQUENCES IN SCHEMA public FROM taskforce_worker;
 
+-- 7. Keys and ids are unique across all task forces, while row-level security separates
+-- them: a department must not plant a job key, an archive id or a resolution's job id that
+-- another department's next job will need (its completions or escalations would then fail
+-- or hang), nor rewrite columns of its cases that intake relies on.
+-- A department's job carries the key of one of its own cases, or none.
+ALTER POLICY own_task_force ON public.queue_jobs WITH CHECK (
+    public.taskforce_may_access(queue)
+    AND (unique_key IS NULL
+         OR (kind OPERATOR(pg_catalog.=) 'case'
+             AND unique_key OPERATOR(pg_catalog.~~) pg_catalog.concat('case:', payload OPERATOR(pg_catalog.->>) 'case_id', ':%')
+             AND EXISTS (SELECT 1 FROM public.cases c
+                         WHERE c.id OPERATOR(pg_catalog.=) (payload OPERATOR(pg_catalog.->>) 'case_id')::bigint))));
+-- Archived rows come only from its own jobs, moved there by the completing statement
+-- (which still sees the job it deletes).
+ALTER POLICY own_task_force ON public.queue_job_archive WITH CHECK (
+    public.taskforce_may_access(queue)
+    AND EXISTS (SELECT 1 FROM public.queue_jobs j
+                WHERE j.id OPERATOR(pg_catalog.=) queue_job_archive.id AND j.queue OPERATOR(pg_catalog.=) queue_job_archive.queue));
+-- A resolution names a job of the same case that the department holds or just completed.
+ALTER POLICY own_task_force ON public.resolutions WITH CHECK (
+    EXISTS (SELECT 1 FROM public.cases c WHERE c.id OPERATOR(pg_catalog.=) case_id)
+    AND (EXISTS (SELECT 1 FROM public.queue_jobs j
+                 WHERE j.id OPERATOR(pg_catalog.=) job_id
+                   AND (j.payload OPERATOR(pg_catalog.->>) 'case_id')::bigint OPERATOR(pg_catalog.=) case_id)
+         OR EXISTS (SELECT 1 FROM public.queue_job_archive a
+                    WHERE a.id OPERATOR(pg_catalog.=) job_id
+                      AND (a.payload OPERATOR(pg_catalog.->>) 'case_id')::bigint OPERATOR(pg_catalog.=) case_id)));
+-- Only the columns a worker's transitions change (close, first response, escalate,
+-- deadline marks); never text, enterprise, external_id, task_force or routing.
+REVOKE UPDATE ON public.cases FROM taskforce_worker;
+GRANT UPDATE (state, resolved_at, first_response_at, escalation_level, due_at, warn_at, deadline_rule, current_job_id,
+              warned_level, breached_level, updated_at) ON public.cases TO taskforce_worker;
+
 -- A maintenance-only worker (worker --maintenance-only) registers itself too.
 GRANT INSERT ON public.workers TO taskforce_maintainer;
 
@@ -197,7 +241,7 @@ CREATE OR REPLACE VIEW dashboard.discarded_jobs AS
 SELECT j.id AS job_id, j.queue, j.kind, (j.payload->>'case_id')::bigint AS case_id, j.attempt AS attempts,
        j.finished_at,
        regexp_replace(regexp_replace(j.errors->-1->>'error',
-           '(password|passwd|pwd|secret|token)(\s*[=:]\s*)(''[^'']*''|"[^"]*"|[^\s&]+)', '\1\2***', 'gi'),
+           '(password|passwd|pwd|secret|token|bearer|basic)\M("?\s*[=:]?\s*)(''[^'']*''|"[^"]*"|[^\s&,}"]+)', '\1\2***', 'gi'),
            '(://[^:/@\s]+:)[^@\s]+@', '\1***@', 'g') AS last_error
 FROM public.queue_jobs j WHERE j.state = 'discarded';
 

@@ -171,7 +171,7 @@ public enum ExecHandler {
         /bin/sh -c "$0" <&3 3<&- &
         child=$!
         exec 3<&-
-        ( trap - TERM INT HUP; while kill -0 "$1" 2>/dev/null; do sleep 1; done; kill -KILL 0 ) </dev/null >/dev/null 2>&1 &
+        ( trap '' TERM INT HUP; while kill -0 "$1" 2>/dev/null; do sleep 1; done; kill -KILL 0 ) </dev/null >/dev/null 2>&1 &
         guard=$!
         status=0
         while :; do

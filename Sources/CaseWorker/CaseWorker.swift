@@ -1,5 +1,6 @@
 import Foundation
 import CaseLedger
+import CProcessControl
 import Logging
 import PostgresClient
 import QueueCore
@@ -106,6 +107,11 @@ public final class CaseWorker: Service, Sendable {
         // A write to a pipe or socket whose reader is gone must fail with EPIPE, never
         // kill the whole worker (the default for SIGPIPE).
         signal(SIGPIPE, SIG_IGN)
+        // Handlers run as the same OS user: without this they could read the worker's
+        // DATABASE_URL from /proc/<pid>/environ, whatever environment they are given.
+        if taskforce_make_nondumpable() != 0 {
+            logger.warning("could not make the worker non-dumpable; exec handlers of the same OS user could read its environment from /proc")
+        }
         try await register()
         let registry = Task { await self.reportAlive() }
         defer { registry.cancel() }

@@ -10,9 +10,10 @@ import Synchronization
 /// The page, its JSON API and `/metrics` take the login as HTTP basic auth (what
 /// browsers, Prometheus and Grafana speak). A login that passed is remembered for
 /// ``acceptFor`` so that a page refreshing every few seconds does not open a session
-/// each time; failures are counted per login and per client, and past
-/// ``failureLimit`` within ``failureWindow`` further tries are refused without asking
-/// the database (HTTP 429). Passwords are never logged.
+/// each time; failures are counted per login and client, and past ``failureLimit``
+/// within ``failureWindow`` further tries are refused without asking the database (HTTP
+/// 429); at most four checks open a session at once. The server must have checked the
+/// password, and superusers are refused. Passwords are never logged.
 public final class DashboardLogins: Sendable {
     /// The outcome of one check.
     public enum Verdict: Sendable, Equatable {
@@ -35,6 +36,12 @@ public final class DashboardLogins: Sendable {
     private struct Accepted { let authorization: [UInt8]; let until: ContinuousClock.Instant }
     private let accepted = Mutex<[String: Accepted]>([:])
     private let failures = Mutex<[String: [ContinuousClock.Instant]]>([:])
+    /// Checks under way; at most ``concurrentChecks`` open a session at once, so a flood
+    /// of guesses cannot take the database's connections.
+    private let verifying = Mutex(0)
+    static let concurrentChecks = 4
+    /// Failure records kept at most (the oldest go first), so random names cannot grow memory.
+    static let failureRecordLimit = 10_000
 
     /// - Parameters:
     ///   - server: where to check logins (its own user and password are replaced by the login's).
@@ -64,14 +71,25 @@ public final class DashboardLogins: Sendable {
             return .accepted
         }
         if isLimited(user: user, client: client, now: now) { return .limited }
-        if await verify(user: user, password: password) {
+        // Too many checks under way: refuse without counting it against the login.
+        guard verifying.withLock({ count -> Bool in
+            guard count < Self.concurrentChecks else { return false }
+            count += 1
+            return true
+        }) else { return .limited }
+        let passed = await verify(user: user, password: password)
+        verifying.withLock { $0 -= 1 }
+        if passed {
             accepted.withLock { $0[user] = Accepted(authorization: bytes, until: now + acceptFor) }
             return .accepted
         }
         failures.withLock { table in
+            if table.count > Self.failureRecordLimit {
+                table = table.filter { _, times in times.contains { now - $0 < failureWindow } }
+                if table.count > Self.failureRecordLimit { table.removeAll() }
+            }
             for key in Self.keys(user: user, client: client) { table[key, default: []].append(now) }
         }
-        accepted.withLock { $0[user] = nil }
         return .refused
     }
 
@@ -87,18 +105,28 @@ public final class DashboardLogins: Sendable {
         }
     }
 
-    /// Failures are counted per login and, when the client's address is known, per client.
+    /// Failures are counted per login at one client and per client, so guesses from one
+    /// address are slowed down while a stranger elsewhere cannot lock a login out for
+    /// everyone. When the client's address is unknown, per login.
     private static func keys(user: String, client: String?) -> [String] {
-        ["user:" + user] + (client.map { ["client:" + $0] } ?? [])
+        guard let client else { return ["user:" + user] }
+        return ["user:" + user + "@" + client, "client:" + client]
     }
 
-    /// Connects as the login and asks whether it is a member of the dashboard role.
+    /// Connects as the login and asks whether it is a member of the dashboard role. The
+    /// server must have checked the password (a `trust` or `peer` rule would accept any),
+    /// and superusers are refused (they are members of every role, and have no business
+    /// reading a dashboard over the network).
     private func verify(user: String, password: String) async -> Bool {
         guard !user.isEmpty, !password.isEmpty, !user.contains("\u{0}"), !password.contains("\u{0}") else { return false }
         do {
             let connection = try await PostgresConnection.connect(server.with(user: user, password: password))
             defer { Task { await connection.close() } }
-            let row = try await connection.query("SELECT pg_catalog.pg_has_role(session_user, $1, 'MEMBER')", Self.role).first
+            guard await connection.usedPassword() else { return false }
+            let row = try await connection.query("""
+                SELECT pg_catalog.pg_has_role(session_user, $1, 'MEMBER') AND NOT r.rolsuper
+                FROM pg_catalog.pg_roles r WHERE r.rolname = session_user
+                """, Self.role).first
             return try row?.decode(0, as: Bool.self) ?? false
         } catch {
             return false

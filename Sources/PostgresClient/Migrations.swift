@@ -73,6 +73,8 @@ public struct MigrationRunner: Sendable {
     /// in `pg_authid`, "tuple concurrently updated"). The transaction then rolled back
     /// whole, and the file (written to skip roles that exist) is simply run again.
     private func applyRetryingClusterRaces(_ migration: Migration, on connection: PostgresConnection) async throws {
+        /// The server's own error, before the runner names the file in it.
+        struct ClusterRace: Error { let wrapped: PostgresError }
         var attempt = 0
         while true {
             attempt += 1
@@ -81,17 +83,19 @@ public struct MigrationRunner: Sendable {
                     do {
                         try await connection.executeScript(migration.sql)
                     } catch let error as PostgresError {
-                        throw PostgresError(
+                        let wrapped = PostgresError(
                             code: error.code,
                             message: "migration \(migration.name) failed\(Self.lineSuffix(error, in: migration.sql)): \(error.message)",
                             sqlState: error.sqlState, detail: error.detail, hint: error.hint)
+                        throw Self.isClusterCatalogRace(error) ? ClusterRace(wrapped: wrapped) : wrapped
                     }
                     try await connection.query(
                         "INSERT INTO schema_migrations (version, name, checksum) VALUES ($1, $2, encode(sha256(convert_to($3, 'UTF8')), 'hex'))",
                         migration.version, migration.name, migration.sql)
                 }
                 return
-            } catch let error as PostgresError where attempt < 20 && Self.isClusterCatalogRace(error) {
+            } catch let race as ClusterRace {
+                guard attempt < 20 else { throw race.wrapped }
                 try await Task.sleep(for: .milliseconds(Int.random(in: 20...200)))
             }
         }

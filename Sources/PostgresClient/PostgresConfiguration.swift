@@ -72,7 +72,8 @@ public struct PostgresConfiguration: Sendable {
     /// offending fragment, which may be the password, so they are never shown; this
     /// check lets callers say what is wrong without them.
     public var connectionStringParses: Bool {
-        guard !connectionString.isEmpty else { return true }
+        // A bare word is a database name to libpq (`DATABASE_URL=mydb`), not a conninfo.
+        guard !connectionString.isEmpty, connectionString.contains("=") || connectionString.contains("://") else { return true }
         var error: UnsafeMutablePointer<CChar>?
         let options = PQconninfoParse(connectionString, &error)
         if let error { PQfreemem(error) }

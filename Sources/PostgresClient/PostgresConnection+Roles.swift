@@ -11,6 +11,14 @@ extension PostgresConnection {
         return String(cString: escaped)
     }
 
+    /// Whether the server asked for a password when this session was opened. A server
+    /// that trusts the connection (`trust`, `peer`, …) asks for none, so connecting proves
+    /// nothing about a password a person typed.
+    public func usedPassword() -> Bool {
+        guard let handle else { return false }
+        return PQconnectionUsedPassword(handle.pointer) == 1
+    }
+
     /// Quotes a literal for statements that cannot take bound parameters.
     public func escapeLiteral(_ literal: String) throws -> String {
         guard let handle, let escaped = PQescapeLiteral(handle.pointer, literal, literal.utf8.count) else {

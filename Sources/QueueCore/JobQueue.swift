@@ -35,7 +35,7 @@ public enum JobQueue {
         return results
     }
 
-    private static func enqueueBatch(_ jobs: [NewJob], on connection: PostgresConnection) async throws -> [EnqueueResult] {
+    private static func enqueueBatch(_ jobs: [NewJob], depth: Int = 0, on connection: PostgresConnection) async throws -> [EnqueueResult] {
         for job in jobs { try validate(job) }
         let rows = try await connection.query(
             JobQueries.enqueue,
@@ -59,8 +59,13 @@ public enum JobQueue {
             let vanished = missingKeys.subtracting(existing.keys)
             if !vanished.isEmpty {
                 // The holder finished between the two statements: enqueue those again.
+                // A key held by a job this session may not see (row-level security) looks
+                // vanished every time: give up after a few rounds instead of looping.
+                guard depth < 3 else {
+                    throw QueueError.invalidJob("unique key \(vanished.sorted().first!) is held by a job this session cannot see")
+                }
                 let again = jobs.filter { $0.uniqueKey.map(vanished.contains) ?? false }
-                for (job, result) in zip(again, try await enqueueBatch(again, on: connection)) {
+                for (job, result) in zip(again, try await enqueueBatch(again, depth: depth + 1, on: connection)) {
                     byKey[job.uniqueKey!] = result.id
                 }
             }

@@ -83,6 +83,9 @@ struct Worker: AsyncParsableCommand {
         }
         let logger = Logger(label: "worker")
         let database = databaseURL.map { PostgresConfiguration(connectionString: $0) } ?? .fromEnvironment()
+        if let databaseURL, PostgresConfiguration.redact(databaseURL) != databaseURL {
+            logger.warning("--database-url carries a password, which every local user can read in the process list; pass it in DATABASE_URL, PGPASSWORD or a password file instead")
+        }
         let normalizer = try TextNormalizer()
         let advisor = CaseAdvisor(
             catalogue: try MeasuresCatalogue.bundled(), escalationTerms: try EscalationTerms.bundled(),

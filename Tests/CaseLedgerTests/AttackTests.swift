@@ -141,12 +141,12 @@ struct AttackTests {
             "UPDATE cases SET state = 'resolved' WHERE id = \(setup.legalCase)",
             "UPDATE queue_jobs SET state = 'cancelled' WHERE queue = 'legal'",
             "DELETE FROM queue_jobs WHERE queue = 'legal'",
-            "UPDATE cases SET task_force = 'tax' WHERE id = \(setup.legalCase)",
         ] {
             #expect(try await tax.query(sql).affectedRows == 0, "\(sql)")
         }
         for sql in [
             "UPDATE cases SET task_force = 'legal' WHERE id = \(setup.taxCase)",  // pushing its own case out
+            "UPDATE cases SET task_force = 'tax' WHERE id = \(setup.legalCase)",  // pulling a foreign one in
             "INSERT INTO queue_jobs (queue, kind, payload) VALUES ('legal', 'case', '{}')",
             "INSERT INTO queue_job_archive (id, queue, kind, payload, priority, state, attempt, max_attempts, errors, created_at, finished_at) VALUES (900002, 'legal', 'case', '{}', 0, 'completed', 1, 1, '[]', now(), now())",
             "UPDATE queue_job_archive SET payload = '{}'",
@@ -176,6 +176,37 @@ struct AttackTests {
         #expect(try await setup.legalCaseFingerprint() == before)
     }
 
+    @Test("keys and ids another task force's next jobs need cannot be planted, nor intake's columns rewritten")
+    func nothingToPlant() async throws {
+        let setup = try await Self.setUp("attack_plant")
+        defer { Task { await setup.owner.close() } }
+        let before = try await setup.legalCaseFingerprint()
+        let nextJob = try #require(try await setup.owner.query("SELECT max(id) + 1 FROM queue_jobs").first?.decode(0, as: Int64.self))
+        let tax = try await setup.taxSession()
+        defer { Task { await tax.close() } }
+        for sql in [
+            // the key of legal's next escalation, in its own queue: with the foreign case in the payload…
+            "INSERT INTO queue_jobs (queue, kind, payload, unique_key, state, run_at) VALUES ('tax', 'case', '{\"case_id\": \(setup.legalCase)}', 'case:\(setup.legalCase):1', 'scheduled', now() + interval '10 years')",
+            // …or with its own case in the payload
+            "INSERT INTO queue_jobs (queue, kind, payload, unique_key) VALUES ('tax', 'case', '{\"case_id\": \(setup.taxCase)}', 'case:\(setup.legalCase):1')",
+            "INSERT INTO queue_jobs (queue, kind, payload, unique_key) VALUES ('tax', 'other', '{}', 'anything')",
+            // the archive id of the next job anyone completes
+            "INSERT INTO queue_job_archive (id, queue, kind, payload, priority, state, attempt, max_attempts, errors, created_at, finished_at) VALUES (\(nextJob), 'tax', 'case', '{}', 0, 'completed', 1, 1, '[]', now(), now() + interval '70 years')",
+            // a resolution holding the next job's id, on its own case
+            "INSERT INTO resolutions (case_id, job_id, attempt, escalation_level, outcome, summary, handler, worker, handler_seconds, case_age_seconds) VALUES (\(setup.taxCase), \(nextJob), 1, 0, 'resolved', 's', 'h', 'w', 0, 0)",
+            // an external id a later import of someone else's problem will carry
+            "UPDATE cases SET external_id = 'HOTLINE-2026-000123' WHERE id = \(setup.taxCase)",
+            "UPDATE cases SET text = 'rewritten' WHERE id = \(setup.taxCase)",
+        ] {
+            let error = await #expect(throws: PostgresError.self, "\(sql)") { try await tax.query(sql) }
+            #expect(error?.isInsufficientPrivilege == true, "\(sql): \(error.map(String.init(describing:)) ?? "")")
+        }
+        // Its own work still goes through: an escalation job for its own case, with its key.
+        try await tax.query("INSERT INTO queue_jobs (queue, kind, payload, unique_key) VALUES ('tax', 'case', $1::jsonb, $2)",
+                            "{\"case_id\": \(setup.taxCase), \"level\": 1}", "case:\(setup.taxCase):1")
+        #expect(try await setup.legalCaseFingerprint() == before)
+    }
+
     @Test("case_redispatch refuses arguments outside the policy, even for the caller's own case")
     func redispatchValidatesArguments() async throws {
         let setup = try await Self.setUp("attack_args")
@@ -191,6 +222,9 @@ struct AttackTests {
             ("a deadline years away", [setup.taxCase, Optional<Int64>.none, "legal", "corrected", "rerouted", "r", "w", 0,
                                        due.addingTimeInterval(5 * 365 * 86_400), due, "r"]),
             ("an empty reason", [setup.taxCase, Optional<Int64>.none, "legal", "corrected", "rerouted", "", "w", 0, due, due, "r"]),
+            ("a jump up the chain", [setup.taxCase, Optional<Int64>.none, "legal", "corrected", "rerouted", "r", "w", 2, due, due, "r"]),
+            ("a deadline already past", [setup.taxCase, Optional<Int64>.none, "legal", "corrected", "rerouted", "r", "w", 0,
+                                         Date().addingTimeInterval(-3600), Date().addingTimeInterval(-7200), "r"]),
         ]
         for (what, arguments) in cases {
             let error = await #expect(throws: PostgresError.self, "\(what)") { try await tax.query(Self.redispatch, parameters: arguments) }

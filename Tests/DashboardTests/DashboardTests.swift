@@ -176,10 +176,21 @@ struct DashboardLoginTests {
             #expect(await logins.check(authorization: basicAuth(reader.name, "guess")[.authorization], client: "192.0.2.1") == .refused)
         }
         #expect(await logins.check(authorization: basicAuth(reader.name, "guess")[.authorization], client: "192.0.2.1") == .limited)
-        // Even the right password waits out the window for that login.
-        #expect(await logins.check(authorization: basicAuth(reader.name, reader.password)[.authorization], client: "192.0.2.9") == .limited)
-        let other = try await TestDatabase.login(["taskforce_dashboard"], on: database)
-        #expect(await logins.check(authorization: basicAuth(other.name, other.password)[.authorization], client: "192.0.2.9") == .accepted)
+        // That client waits out the window, even with the right password…
+        #expect(await logins.check(authorization: basicAuth(reader.name, reader.password)[.authorization], client: "192.0.2.1") == .limited)
+        // …but a stranger's guesses do not lock the login out for everyone else.
+        #expect(await logins.check(authorization: basicAuth(reader.name, reader.password)[.authorization], client: "192.0.2.9") == .accepted)
+    }
+
+    @Test("a login the server does not ask a password of, or a superuser, is refused whatever password is typed")
+    func trustedLoginsAreRefused() async throws {
+        let database = try await TestDatabase.create("dash_trust")
+        let logins = DashboardLogins(server: database)
+        // The test cluster trusts its superuser without a password (as a `trust` or `peer` rule would).
+        let superuser = try await PostgresConnection.connect(database)
+        let name = try #require(try await superuser.query("SELECT session_user::text").first?.decode(0, as: String.self))
+        await superuser.close()
+        #expect(await logins.check(authorization: basicAuth(name, "anything")[.authorization], client: nil) == .refused)
     }
 
     static func user(_ header: String) -> String? {
@@ -217,13 +228,13 @@ struct DashboardRoleTests {
         defer { Task { await owner.close() } }
         try await owner.query("""
             INSERT INTO queue_jobs (queue, kind, state, errors) VALUES ('tax', 'case', 'discarded', jsonb_build_array(jsonb_build_object(
-                'attempt', 1, 'error', 'handler exited with status 3; stderr: DATABASE_URL=postgresql://w:hunter22@db/x PGPASSWORD=hunter23 token: hunter24')))
+                'attempt', 1, 'error', 'handler exited with status 3; stderr: DATABASE_URL=postgresql://w:hunter22@db/x PGPASSWORD=hunter23 token: hunter24 {"password": "hunter25"} Authorization: Bearer hunter26')))
             """)
         let reader = try await PostgresConnection.connect(try await TestDatabase.login(["taskforce_dashboard"], on: database).configuration)
         defer { Task { await reader.close() } }
         let shown = try await reader.query("SELECT last_error FROM dashboard.discarded_jobs").first?.decode(0, as: String.self) ?? ""
         #expect(shown.contains("handler exited with status 3"))
-        for secret in ["hunter22", "hunter23", "hunter24"] { #expect(!shown.contains(secret), "\(shown)") }
+        for secret in ["hunter22", "hunter23", "hunter24", "hunter25", "hunter26"] { #expect(!shown.contains(secret), "\(shown)") }
     }
 }
 

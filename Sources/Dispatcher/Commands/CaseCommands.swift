@@ -54,27 +54,27 @@ struct SubmitCommand: AsyncParsableCommand {
             text: text, enterprise: enterprise, contact: contact, channel: try CaseChannel(parsing: channel),
             externalID: externalID, kind: kind, taskForce: try taskForce.map(TaskForce.init(parsing:)), urgent: urgent)
         let prepared = try context.intake.prepare(input)
-        let connection = try await database.connect("dispatcher-submit")
-        defer { Task { await connection.close() } }
-        let outcome = try await connection.transaction { try await context.intake.store([prepared], on: $0) }[0]
-        if json {
-            let object: [String: Any] = [
-                "case_id": outcome.caseID, "disposition": outcome.disposition.rawValue, "task_force": outcome.taskForce.rawValue,
-                "confidence": (outcome.confidence * 1000).rounded() / 1000, "terms": outcome.terms,
-                "kind": outcome.kind ?? NSNull(), "due_at": outcome.dueAt.map(PostgresTimestamp.format) ?? NSNull(),
-            ]
-            print(String(decoding: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes]), as: UTF8.self))
-            return
-        }
-        switch outcome.disposition {
-        case .created:
-            print("case \(outcome.caseID)  \(outcome.taskForce.rawValue)  confidence \(String(format: "%.2f", outcome.confidence))  due \(formatDate(outcome.dueAt))")
-            if !outcome.terms.isEmpty { print("terms: \(outcome.terms.joined(separator: ", "))") }
-            if outcome.taskForce == .triage { print("sent to triage: a person will route it (dispatcher triage)") }
-        case .merged:
-            print("repeated demand: linked to open case \(outcome.caseID) (\(outcome.taskForce.rawValue)); no new job")
-        case .duplicateExternalID:
-            print("already taken in as case \(outcome.caseID) (external id \(externalID ?? "")); nothing new")
+        try await database.withConnection("dispatcher-submit") { connection in
+            let outcome = try await connection.transaction { try await context.intake.store([prepared], on: $0) }[0]
+            if json {
+                let object: [String: Any] = [
+                    "case_id": outcome.caseID, "disposition": outcome.disposition.rawValue, "task_force": outcome.taskForce.rawValue,
+                    "confidence": (outcome.confidence * 1000).rounded() / 1000, "terms": outcome.terms,
+                    "kind": outcome.kind ?? NSNull(), "due_at": outcome.dueAt.map(PostgresTimestamp.format) ?? NSNull(),
+                ]
+                print(String(decoding: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes]), as: UTF8.self))
+                return
+            }
+            switch outcome.disposition {
+            case .created:
+                print("case \(outcome.caseID)  \(outcome.taskForce.rawValue)  confidence \(String(format: "%.2f", outcome.confidence))  due \(formatDate(outcome.dueAt))")
+                if !outcome.terms.isEmpty { print("terms: \(outcome.terms.joined(separator: ", "))") }
+                if outcome.taskForce == .triage { print("sent to triage: a person will route it (dispatcher triage)") }
+            case .merged:
+                print("repeated demand: linked to open case \(outcome.caseID) (\(outcome.taskForce.rawValue)); no new job")
+            case .duplicateExternalID:
+                print("already taken in as case \(outcome.caseID) (external id \(externalID ?? "")); nothing new")
+            }
         }
     }
 }
@@ -88,23 +88,23 @@ struct StatusCommand: AsyncParsableCommand {
     @OptionGroup var database: DatabaseOptions
 
     func run() async throws {
-        let connection = try await database.connect("dispatcher-status")
-        defer { Task { await connection.close() } }
-        let status = try await CaseOperations.status(on: connection)
-        if json {
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.sortedKeys]
-            print(String(decoding: try encoder.encode(status), as: UTF8.self))
-            return
+        try await database.withConnection("dispatcher-status") { connection in
+            let status = try await CaseOperations.status(on: connection)
+            if json {
+                let encoder = JSONEncoder()
+                encoder.outputFormatting = [.sortedKeys]
+                print(String(decoding: try encoder.encode(status), as: UTF8.self))
+                return
+            }
+            print("task force       open  running  overdue  escalated  resolved  discarded")
+            for taskForce in TaskForce.departments {
+                let row = status.taskForces[taskForce.rawValue] ?? TaskForceStatus()
+                print(taskForce.rawValue.padding(toLength: 15, withPad: " ", startingAt: 0)
+                      + [row.open, row.running, row.overdue, row.escalated, row.resolved, row.discarded]
+                        .enumerated().map { String($0.element).leftPad([6, 9, 9, 11, 10, 11][$0.offset]) }.joined())
+            }
+            print("triage backlog: \(status.triage)")
         }
-        print("task force       open  running  overdue  escalated  resolved  discarded")
-        for taskForce in TaskForce.departments {
-            let row = status.taskForces[taskForce.rawValue] ?? TaskForceStatus()
-            print(taskForce.rawValue.padding(toLength: 15, withPad: " ", startingAt: 0)
-                  + [row.open, row.running, row.overdue, row.escalated, row.resolved, row.discarded]
-                    .enumerated().map { String($0.element).leftPad([6, 9, 9, 11, 10, 11][$0.offset]) }.joined())
-        }
-        print("triage backlog: \(status.triage)")
     }
 }
 
@@ -116,44 +116,44 @@ struct CaseCommand: AsyncParsableCommand {
     @OptionGroup var database: DatabaseOptions
 
     func run() async throws {
-        let connection = try await database.connect("dispatcher-case")
-        defer { Task { await connection.close() } }
-        guard let record = try await CaseOperations.record(id, on: connection) else {
-            throw ValidationError("no case with id \(id)")
-        }
-        if json {
-            let events: [[String: Any]] = record.events.map { event in
-                ["id": event.id, "at": PostgresTimestamp.format(event.at), "type": event.type, "actor": event.actor,
-                 "login": event.login ?? NSNull(),
-                 "data": (try? JSONSerialization.jsonObject(with: Data(event.data.utf8))) ?? event.data]
+        try await database.withConnection("dispatcher-case") { connection in
+            guard let record = try await CaseOperations.record(id, on: connection) else {
+                throw ValidationError("no case with id \(id)")
             }
-            let object: [String: Any] = [
-                "id": record.id, "external_id": record.externalID ?? NSNull(), "text": record.text,
-                "enterprise": record.enterprise ?? NSNull(), "contact": record.contact ?? NSNull(), "channel": record.channel,
-                "language": record.language, "received_at": PostgresTimestamp.format(record.receivedAt),
-                "task_force": record.taskForce.rawValue, "confidence": record.confidence ?? NSNull(),
-                "routing_source": record.routingSource, "kind": record.kind ?? NSNull(), "urgent": record.urgent,
-                "escalation_level": record.escalationLevel, "state": record.state.rawValue,
-                "original_due_at": record.originalDueAt.map(PostgresTimestamp.format) ?? NSNull(),
-                "due_at": record.dueAt.map(PostgresTimestamp.format) ?? NSNull(),
-                "warn_at": record.warnAt.map(PostgresTimestamp.format) ?? NSNull(),
-                "deadline_rule": record.deadlineRule ?? NSNull(), "duplicate_of": record.duplicateOf ?? NSNull(),
-                "repeat_count": record.repeatCount, "current_job_id": record.currentJobID ?? NSNull(),
-                "resolved_at": record.resolvedAt.map(PostgresTimestamp.format) ?? NSNull(), "events": events,
-                "deadline_status": record.deadlineStatus(),
-            ]
-            print(String(decoding: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes]), as: UTF8.self))
-            return
-        }
-        print("case \(record.id)\(record.externalID.map { " (\($0))" } ?? "")  \(record.state.rawValue)  \(record.taskForce.rawValue) — \(record.taskForce.chineseName)")
-        print("enterprise: \(record.enterprise ?? "-")   contact: \(record.contact ?? "-")   channel: \(record.channel)   language: \(record.language)")
-        print("received \(formatDate(record.receivedAt))   due \(formatDate(record.dueAt)) (first due \(formatDate(record.originalDueAt)))   warn \(formatDate(record.warnAt))   deadline: \(record.deadlineStatus().replacingOccurrences(of: "_", with: " "))")
-        print("routing: \(record.routingSource), confidence \(record.confidence.map { String(format: "%.2f", $0) } ?? "-"), kind \(record.kind ?? "-"), urgent \(record.urgent), level \(record.escalationLevel), repeats \(record.repeatCount)")
-        if let rule = record.deadlineRule { print("deadline rule: \(rule)") }
-        print("text: \(record.text)")
-        print("ledger:")
-        for event in record.events {
-            print("  \(formatDate(event.at))  \(event.type.padding(toLength: 18, withPad: " ", startingAt: 0)) \(Self.signature(event).padding(toLength: 22, withPad: " ", startingAt: 0)) \(event.data)")
+            if json {
+                let events: [[String: Any]] = record.events.map { event in
+                    ["id": event.id, "at": PostgresTimestamp.format(event.at), "type": event.type, "actor": event.actor,
+                     "login": event.login ?? NSNull(),
+                     "data": (try? JSONSerialization.jsonObject(with: Data(event.data.utf8))) ?? event.data]
+                }
+                let object: [String: Any] = [
+                    "id": record.id, "external_id": record.externalID ?? NSNull(), "text": record.text,
+                    "enterprise": record.enterprise ?? NSNull(), "contact": record.contact ?? NSNull(), "channel": record.channel,
+                    "language": record.language, "received_at": PostgresTimestamp.format(record.receivedAt),
+                    "task_force": record.taskForce.rawValue, "confidence": record.confidence ?? NSNull(),
+                    "routing_source": record.routingSource, "kind": record.kind ?? NSNull(), "urgent": record.urgent,
+                    "escalation_level": record.escalationLevel, "state": record.state.rawValue,
+                    "original_due_at": record.originalDueAt.map(PostgresTimestamp.format) ?? NSNull(),
+                    "due_at": record.dueAt.map(PostgresTimestamp.format) ?? NSNull(),
+                    "warn_at": record.warnAt.map(PostgresTimestamp.format) ?? NSNull(),
+                    "deadline_rule": record.deadlineRule ?? NSNull(), "duplicate_of": record.duplicateOf ?? NSNull(),
+                    "repeat_count": record.repeatCount, "current_job_id": record.currentJobID ?? NSNull(),
+                    "resolved_at": record.resolvedAt.map(PostgresTimestamp.format) ?? NSNull(), "events": events,
+                    "deadline_status": record.deadlineStatus(),
+                ]
+                print(String(decoding: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes]), as: UTF8.self))
+                return
+            }
+            print("case \(record.id)\(record.externalID.map { " (\($0))" } ?? "")  \(record.state.rawValue)  \(record.taskForce.rawValue) — \(record.taskForce.chineseName)")
+            print("enterprise: \(record.enterprise ?? "-")   contact: \(record.contact ?? "-")   channel: \(record.channel)   language: \(record.language)")
+            print("received \(formatDate(record.receivedAt))   due \(formatDate(record.dueAt)) (first due \(formatDate(record.originalDueAt)))   warn \(formatDate(record.warnAt))   deadline: \(record.deadlineStatus().replacingOccurrences(of: "_", with: " "))")
+            print("routing: \(record.routingSource), confidence \(record.confidence.map { String(format: "%.2f", $0) } ?? "-"), kind \(record.kind ?? "-"), urgent \(record.urgent), level \(record.escalationLevel), repeats \(record.repeatCount)")
+            if let rule = record.deadlineRule { print("deadline rule: \(rule)") }
+            print("text: \(record.text)")
+            print("ledger:")
+            for event in record.events {
+                print("  \(formatDate(event.at))  \(event.type.padding(toLength: 18, withPad: " ", startingAt: 0)) \(Self.signature(event).padding(toLength: 22, withPad: " ", startingAt: 0)) \(event.data)")
+            }
         }
     }
 
@@ -178,12 +178,12 @@ struct RerouteCommand: AsyncParsableCommand {
 
     func run() async throws {
         let (timeLimits, calendar) = try policy.load()
-        let connection = try await database.connect("dispatcher-reroute")
-        defer { Task { await connection.close() } }
-        let job = try await CaseOperations.reroute(
-            id, to: try TaskForce(parsing: to), reason: reason, actor: operatorName(actor),
-            policy: timeLimits, calendar: calendar, on: connection)
-        print("case \(id) rerouted to \(to) (job \(job)); correction kept for `dispatcher train --with-corrections`")
+        try await database.withConnection("dispatcher-reroute") { connection in
+            let job = try await CaseOperations.reroute(
+                id, to: try TaskForce(parsing: to), reason: reason, actor: operatorName(actor),
+                policy: timeLimits, calendar: calendar, on: connection)
+            print("case \(id) rerouted to \(to) (job \(job)); correction kept for `dispatcher train --with-corrections`")
+        }
     }
 }
 
@@ -200,15 +200,15 @@ struct TriageCommand: AsyncParsableCommand {
         @OptionGroup var database: DatabaseOptions
 
         func run() async throws {
-            let connection = try await database.connect("dispatcher-triage")
-            defer { Task { await connection.close() } }
-            let backlog = try await CaseOperations.triageBacklog(limit: limit, on: connection)
-            if backlog.isEmpty { print("triage backlog is empty"); return }
-            for entry in backlog {
-                let text = entry.text.replacingOccurrences(of: "\n", with: " ")
-                print("\(entry.id)\t\(formatDate(entry.receivedAt))\t\(entry.enterprise ?? "-")\t\(text.count > 80 ? String(text.prefix(80)) + "…" : text)")
+            try await database.withConnection("dispatcher-triage") { connection in
+                let backlog = try await CaseOperations.triageBacklog(limit: limit, on: connection)
+                if backlog.isEmpty { print("triage backlog is empty"); return }
+                for entry in backlog {
+                    let text = entry.text.replacingOccurrences(of: "\n", with: " ")
+                    print("\(entry.id)\t\(formatDate(entry.receivedAt))\t\(entry.enterprise ?? "-")\t\(text.count > 80 ? String(text.prefix(80)) + "…" : text)")
+                }
+                print("assign with: dispatcher triage assign ID --to TASK_FORCE")
             }
-            print("assign with: dispatcher triage assign ID --to TASK_FORCE")
         }
     }
 
@@ -223,12 +223,12 @@ struct TriageCommand: AsyncParsableCommand {
 
         func run() async throws {
             let (timeLimits, calendar) = try policy.load()
-            let connection = try await database.connect("dispatcher-triage")
-            defer { Task { await connection.close() } }
-            let job = try await CaseOperations.reroute(
-                id, to: try TaskForce(parsing: to), reason: reason, actor: operatorName(actor),
-                policy: timeLimits, calendar: calendar, on: connection)
-            print("case \(id) assigned to \(to) (job \(job))")
+            try await database.withConnection("dispatcher-triage") { connection in
+                let job = try await CaseOperations.reroute(
+                    id, to: try TaskForce(parsing: to), reason: reason, actor: operatorName(actor),
+                    policy: timeLimits, calendar: calendar, on: connection)
+                print("case \(id) assigned to \(to) (job \(job))")
+            }
         }
     }
 }
@@ -241,10 +241,10 @@ struct CancelCommand: AsyncParsableCommand {
     @OptionGroup var database: DatabaseOptions
 
     func run() async throws {
-        let connection = try await database.connect("dispatcher-cancel")
-        defer { Task { await connection.close() } }
-        try await CaseOperations.cancel(id, reason: reason, actor: operatorName(actor), on: connection)
-        print("case \(id) cancelled")
+        try await database.withConnection("dispatcher-cancel") { connection in
+            try await CaseOperations.cancel(id, reason: reason, actor: operatorName(actor), on: connection)
+            print("case \(id) cancelled")
+        }
     }
 }
 
@@ -263,26 +263,26 @@ struct ReportCommand: AsyncParsableCommand {
     @OptionGroup var database: DatabaseOptions
 
     func run() async throws {
-        let connection = try await database.connect("dispatcher-report")
-        defer { Task { await connection.close() } }
-        if let waitSettled {
-            let end = Date().addingTimeInterval(Double(waitSettled))
-            var pending = try await CaseReport.pendingCases(on: connection)
-            while pending > 0, Date() < end {
-                try await Task.sleep(for: .milliseconds(500))
-                pending = try await CaseReport.pendingCases(on: connection)
+        try await database.withConnection("dispatcher-report") { connection in
+            if let waitSettled {
+                let end = Date().addingTimeInterval(Double(waitSettled))
+                var pending = try await CaseReport.pendingCases(on: connection)
+                while pending > 0, Date() < end {
+                    try await Task.sleep(for: .milliseconds(500))
+                    pending = try await CaseReport.pendingCases(on: connection)
+                }
+                if pending > 0 {
+                    printError("report: \(pending) cases still open after \(waitSettled) s")
+                }
             }
-            if pending > 0 {
-                printError("report: \(pending) cases still open after \(waitSettled) s")
+            let rows = try await CaseReport.rows(on: connection)
+            if json {
+                let encoder = JSONEncoder()
+                encoder.outputFormatting = [.sortedKeys]
+                print(String(decoding: try encoder.encode(rows), as: UTF8.self))
+            } else {
+                print(CaseReport.format(rows))
             }
-        }
-        let rows = try await CaseReport.rows(on: connection)
-        if json {
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.sortedKeys]
-            print(String(decoding: try encoder.encode(rows), as: UTF8.self))
-        } else {
-            print(CaseReport.format(rows))
         }
     }
 }

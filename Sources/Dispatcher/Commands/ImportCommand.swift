@@ -31,25 +31,25 @@ struct ImportCommand: AsyncParsableCommand {
             throw ExitCode(2)
         }
         let context = try IntakeContext(model: model, policy: policy, actor: operatorName(actor).replacingOccurrences(of: "operator", with: "import"))
-        let connection = try await database.connect("dispatcher-import")
-        defer { Task { await connection.close() } }
-        let progress = ImportProgress(terminal: !plain && isatty(STDERR_FILENO) == 1)
-        let started = Date()
-        let summary: ImportSummary
-        do {
-            summary = try await CaseImporter(intake: context.intake, batchSize: batch).run(
-                path: file, on: connection,
-                onReject: { printError("rejected \($0)") },
-                onProgress: { rows, bytes, total in progress.update(rows: rows, bytes: bytes, total: total, elapsed: Date().timeIntervalSince(started)) })
-        } catch let error as ImportError {
-            printError("import: \(error)")
-            throw ExitCode(2)
-        }
-        progress.finish()
-        print(summary.report(elapsed: Date().timeIntervalSince(started)))
-        if summary.rejected > 0 {
-            print("\(summary.rejected) rejected rows written to \(CaseImporter.rejectsPath(for: file)) (line number and reason each); fix them and import that file again")
-            throw ExitCode(1)
+        try await database.withConnection("dispatcher-import") { connection in
+            let progress = ImportProgress(terminal: !plain && isatty(STDERR_FILENO) == 1)
+            let started = Date()
+            let summary: ImportSummary
+            do {
+                summary = try await CaseImporter(intake: context.intake, batchSize: batch).run(
+                    path: file, on: connection,
+                    onReject: { printError("rejected \($0)") },
+                    onProgress: { rows, bytes, total in progress.update(rows: rows, bytes: bytes, total: total, elapsed: Date().timeIntervalSince(started)) })
+            } catch let error as ImportError {
+                printError("import: \(error)")
+                throw ExitCode(2)
+            }
+            progress.finish()
+            print(summary.report(elapsed: Date().timeIntervalSince(started)))
+            if summary.rejected > 0 {
+                print("\(summary.rejected) rejected rows written to \(CaseImporter.rejectsPath(for: file)) (line number and reason each); fix them and import that file again")
+                throw ExitCode(1)
+            }
         }
     }
 }

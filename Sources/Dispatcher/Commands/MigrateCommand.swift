@@ -14,20 +14,20 @@ struct MigrateCommand: AsyncParsableCommand {
 
     func run() async throws {
         let runner = try Schema.runner()
-        let connection = try await database.connect("dispatcher-migrate")
-        defer { Task { await connection.close() } }
-        if status {
-            for entry in try await runner.status(on: connection) {
-                let state = entry.appliedAt.map { "applied \(PostgresTimestamp.display($0))" } ?? "pending"
-                print("\(entry.migration.name)  \(state)")
+        try await database.withConnection("dispatcher-migrate") { connection in
+            if status {
+                for entry in try await runner.status(on: connection) {
+                    let state = entry.appliedAt.map { "applied \(PostgresTimestamp.display($0))" } ?? "pending"
+                    print("\(entry.migration.name)  \(state)")
+                }
+                return
             }
-            return
-        }
-        let applied = try await runner.apply(on: connection)
-        if applied.isEmpty {
-            print("schema is up to date (\(runner.migrations.count) migrations)")
-        } else {
-            for migration in applied { print("applied \(migration.name)") }
+            let applied = try await runner.apply(on: connection)
+            if applied.isEmpty {
+                print("schema is up to date (\(runner.migrations.count) migrations)")
+            } else {
+                for migration in applied { print("applied \(migration.name)") }
+            }
         }
     }
 }

@@ -18,6 +18,21 @@ struct DatabaseOptions: ParsableArguments {
     func connect(_ applicationName: String) async throws -> PostgresConnection {
         try await PostgresConnection.connect(configuration(applicationName: applicationName))
     }
+
+    /// Runs `body` on a fresh connection and closes it before returning, also on error.
+    /// (A close left to a detached task may still be running libpq on the connection's
+    /// thread while the process exits, which crashed it.)
+    func withConnection<T>(_ applicationName: String, _ body: (PostgresConnection) async throws -> T) async throws -> T {
+        let connection = try await connect(applicationName)
+        do {
+            let result = try await body(connection)
+            await connection.close()
+            return result
+        } catch {
+            await connection.close()
+            throw error
+        }
+    }
 }
 
 /// Options that choose the routing model.

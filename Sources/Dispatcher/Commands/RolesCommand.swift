@@ -25,12 +25,12 @@ struct RolesCommand: AsyncParsableCommand {
         @OptionGroup var database: DatabaseOptions
 
         func run() async throws {
-            let connection = try await database.connect("dispatcher-roles")
-            defer { Task { await connection.close() } }
-            for (name, role) in RolesCommand.groups.sorted(by: { $0.key < $1.key }) {
-                let exists = try await connection.query("SELECT 1 FROM pg_roles WHERE rolname = $1", role).count == 1
-                if !exists { try await connection.executeScript("CREATE ROLE \(try await connection.escapeIdentifier(role)) NOLOGIN") }
-                print("\(name.padding(toLength: 24, withPad: " ", startingAt: 0)) \(role) \(exists ? "exists" : "created (run dispatcher migrate for its grants)")")
+            try await database.withConnection("dispatcher-roles") { connection in
+                for (name, role) in RolesCommand.groups.sorted(by: { $0.key < $1.key }) {
+                    let exists = try await connection.query("SELECT 1 FROM pg_roles WHERE rolname = $1", role).count == 1
+                    if !exists { try await connection.executeScript("CREATE ROLE \(try await connection.escapeIdentifier(role)) NOLOGIN") }
+                    print("\(name.padding(toLength: 24, withPad: " ", startingAt: 0)) \(role) \(exists ? "exists" : "created (run dispatcher migrate for its grants)")")
+                }
             }
         }
     }
@@ -47,20 +47,20 @@ struct RolesCommand: AsyncParsableCommand {
             guard let group = RolesCommand.groups[role] else {
                 throw ValidationError("unknown role \(role); use one of: \(RolesCommand.groups.keys.sorted().joined(separator: ", "))")
             }
-            let connection = try await database.connect("dispatcher-roles")
-            defer { Task { await connection.close() } }
-            let login = try await connection.escapeIdentifier(name)
-            let exists = try await connection.query("SELECT 1 FROM pg_roles WHERE rolname = $1", name).count == 1
-            try await connection.executeScript(exists ? "ALTER ROLE \(login) LOGIN" : "CREATE ROLE \(login) LOGIN")
-            if let passwordEnv {
-                guard let password = ProcessInfo.processInfo.environment[passwordEnv], !password.isEmpty else {
-                    throw ValidationError("environment variable \(passwordEnv) is empty or unset")
+            try await database.withConnection("dispatcher-roles") { connection in
+                let login = try await connection.escapeIdentifier(name)
+                let exists = try await connection.query("SELECT 1 FROM pg_roles WHERE rolname = $1", name).count == 1
+                try await connection.executeScript(exists ? "ALTER ROLE \(login) LOGIN" : "CREATE ROLE \(login) LOGIN")
+                if let passwordEnv {
+                    guard let password = ProcessInfo.processInfo.environment[passwordEnv], !password.isEmpty else {
+                        throw ValidationError("environment variable \(passwordEnv) is empty or unset")
+                    }
+                    let verifier = try await connection.encryptPassword(password, user: name)
+                    try await connection.executeScript("ALTER ROLE \(login) PASSWORD \(try await connection.escapeLiteral(verifier))")
                 }
-                let verifier = try await connection.encryptPassword(password, user: name)
-                try await connection.executeScript("ALTER ROLE \(login) PASSWORD \(try await connection.escapeLiteral(verifier))")
+                try await connection.executeScript("GRANT \(try await connection.escapeIdentifier(group)) TO \(login)")
+                print("login \(name) \(exists ? "updated" : "created"), member of \(group)\(passwordEnv == nil ? "" : " (password set, hashed client-side)")")
             }
-            try await connection.executeScript("GRANT \(try await connection.escapeIdentifier(group)) TO \(login)")
-            print("login \(name) \(exists ? "updated" : "created"), member of \(group)\(passwordEnv == nil ? "" : " (password set, hashed client-side)")")
         }
     }
 }
