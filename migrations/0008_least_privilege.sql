@@ -202,29 +202,52 @@ REVOKE USAGE ON ALL SEQUENCES IN SCHEMA public FROM taskforce_worker;
 -- them: a department must not plant a job key, an archive id or a resolution's job id that
 -- another department's next job will need (its completions or escalations would then fail
 -- or hang), nor rewrite columns of its cases that intake relies on.
+-- The checks call small definer functions that look rows up by primary key: an EXISTS
+-- subquery on `cases` inside a policy is planned as a hashed subplan, which scans every
+-- case the department may see (with the RLS check per row) on every statement — 120 ms
+-- at 20,000 cases, seconds at a million, enough to let heartbeats miss their leases.
+CREATE FUNCTION public.case_is_mine(p_case bigint) RETURNS boolean
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+    SELECT EXISTS (SELECT 1 FROM public.cases c
+                   WHERE c.id = p_case
+                     AND c.task_force = ANY (ARRAY['tax', 'credit', 'legal', 'infrastructure', 'financing', 'innovation', 'foreign'])
+                     AND pg_catalog.pg_has_role(session_user, pg_catalog.concat('taskforce_worker_', c.task_force), 'MEMBER'))
+$$;
+-- Whether a job (still queued, or just archived) belongs to one of the caller's cases.
+CREATE FUNCTION public.job_is_of_my_case(p_job bigint, p_case bigint) RETURNS boolean
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+    SELECT public.case_is_mine(p_case)
+       AND (EXISTS (SELECT 1 FROM public.queue_jobs j WHERE j.id = p_job AND (j.payload->>'case_id')::bigint = p_case)
+            OR EXISTS (SELECT 1 FROM public.queue_job_archive a WHERE a.id = p_job AND (a.payload->>'case_id')::bigint = p_case))
+$$;
+-- Whether a queued job is in a queue the caller works (the completing statement still sees
+-- the job it deletes while it archives it).
+CREATE FUNCTION public.job_is_in_my_queue(p_job bigint, p_queue text) RETURNS boolean
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+    SELECT pg_catalog.pg_has_role(session_user, pg_catalog.concat('taskforce_worker_', p_queue), 'MEMBER')
+       AND EXISTS (SELECT 1 FROM public.queue_jobs j WHERE j.id = p_job AND j.queue = p_queue)
+$$;
+REVOKE ALL ON FUNCTION public.case_is_mine(bigint), public.job_is_of_my_case(bigint, bigint),
+    public.job_is_in_my_queue(bigint, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION public.case_is_mine(bigint), public.job_is_of_my_case(bigint, bigint),
+    public.job_is_in_my_queue(bigint, text) TO taskforce_worker;
+
+-- The ledger and the resolutions of a department's own cases (0007's EXISTS, by key).
+ALTER POLICY own_task_force ON public.case_events
+    USING (public.case_is_mine(case_id)) WITH CHECK (public.case_is_mine(case_id));
+-- A resolution names a job of the same case that the department holds or just completed.
+ALTER POLICY own_task_force ON public.resolutions
+    USING (public.case_is_mine(case_id)) WITH CHECK (public.job_is_of_my_case(job_id, case_id));
 -- A department's job carries the key of one of its own cases, or none.
 ALTER POLICY own_task_force ON public.queue_jobs WITH CHECK (
     public.taskforce_may_access(queue)
     AND (unique_key IS NULL
          OR (kind OPERATOR(pg_catalog.=) 'case'
              AND unique_key OPERATOR(pg_catalog.~~) pg_catalog.concat('case:', payload OPERATOR(pg_catalog.->>) 'case_id', ':%')
-             AND EXISTS (SELECT 1 FROM public.cases c
-                         WHERE c.id OPERATOR(pg_catalog.=) (payload OPERATOR(pg_catalog.->>) 'case_id')::bigint))));
--- Archived rows come only from its own jobs, moved there by the completing statement
--- (which still sees the job it deletes).
+             AND public.case_is_mine((payload OPERATOR(pg_catalog.->>) 'case_id')::bigint))));
+-- Archived rows come only from its own jobs, moved there by the completing statement.
 ALTER POLICY own_task_force ON public.queue_job_archive WITH CHECK (
-    public.taskforce_may_access(queue)
-    AND EXISTS (SELECT 1 FROM public.queue_jobs j
-                WHERE j.id OPERATOR(pg_catalog.=) queue_job_archive.id AND j.queue OPERATOR(pg_catalog.=) queue_job_archive.queue));
--- A resolution names a job of the same case that the department holds or just completed.
-ALTER POLICY own_task_force ON public.resolutions WITH CHECK (
-    EXISTS (SELECT 1 FROM public.cases c WHERE c.id OPERATOR(pg_catalog.=) case_id)
-    AND (EXISTS (SELECT 1 FROM public.queue_jobs j
-                 WHERE j.id OPERATOR(pg_catalog.=) job_id
-                   AND (j.payload OPERATOR(pg_catalog.->>) 'case_id')::bigint OPERATOR(pg_catalog.=) case_id)
-         OR EXISTS (SELECT 1 FROM public.queue_job_archive a
-                    WHERE a.id OPERATOR(pg_catalog.=) job_id
-                      AND (a.payload OPERATOR(pg_catalog.->>) 'case_id')::bigint OPERATOR(pg_catalog.=) case_id)));
+    public.taskforce_may_access(queue) AND public.job_is_in_my_queue(id, queue));
 -- Only the columns a worker's transitions change (close, first response, escalate,
 -- deadline marks); never text, enterprise, external_id, task_force or routing.
 REVOKE UPDATE ON public.cases FROM taskforce_worker;
