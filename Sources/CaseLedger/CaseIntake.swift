@@ -14,6 +14,16 @@ public struct PreparedCase: Sendable {
     public let kind: String?
     public let deadline: CaseDeadline
     public let receivedAt: Date
+    /// What the content key hashes (``CaseIntake/contentKeySource(of:)``), for an imported
+    /// row without an external id; nil otherwise.
+    public let contentKeySource: String?
+
+    /// The key that makes taking this case in idempotent: its external id, else its
+    /// content key; nil for a case taken in one by one without an external id.
+    var intakeKey: String? {
+        if let externalID = input.externalID { return "x:" + externalID }
+        return contentKeySource.map { "c:" + $0 }
+    }
 }
 
 /// Takes problems in: validates, routes (explainably), sets deadlines, links repeated
@@ -54,11 +64,20 @@ public final class CaseIntake: Sendable {
     /// - Throws: ``DomainError`` naming the field and what to do.
     public func prepare(_ input: CaseInput, now: Date = Date()) throws -> PreparedCase {
         try RoutingClassifier.validate(input.text)
-        if let externalID = input.externalID, externalID.isEmpty || externalID.count > 200 {
-            throw DomainError.invalidInput("external_id must be 1…200 characters")
+        // Lengths as PostgreSQL counts them (code points, not grapheme clusters), and no
+        // NUL, which PostgreSQL text cannot hold: a row the database would refuse is
+        // refused here, alone, instead of failing its whole batch.
+        if let externalID = input.externalID {
+            if externalID.isEmpty || externalID.unicodeScalars.count > 200 {
+                throw DomainError.invalidInput("external_id must be 1…200 characters")
+            }
+            if externalID.unicodeScalars.contains("\u{0}") { throw DomainError.invalidInput("external_id contains a NUL character; remove it") }
         }
-        if let enterprise = input.enterprise, enterprise.count > 500 { throw DomainError.invalidInput("enterprise is longer than 500 characters") }
-        if let contact = input.contact, contact.count > 500 { throw DomainError.invalidInput("contact is longer than 500 characters") }
+        for (name, value) in [("enterprise", input.enterprise), ("contact", input.contact), ("kind", input.kind)] {
+            guard let value else { continue }
+            if value.unicodeScalars.count > 500 { throw DomainError.invalidInput("\(name) is longer than 500 characters") }
+            if value.unicodeScalars.contains("\u{0}") { throw DomainError.invalidInput("\(name) contains a NUL character; remove it") }
+        }
         if let kind = input.kind, !policy.kindKeys.contains(kind) {
             throw DomainError.invalidInput("unknown kind \"\(kind)\"; use one of: \(policy.kindKeys.joined(separator: ", "))")
         }
@@ -73,7 +92,25 @@ public final class CaseIntake: Sendable {
             escalationLevel: 0, receivedAt: receivedAt, calendar: calendar)
         return PreparedCase(
             input: input, normalizedText: normalized, language: normalizer.script(of: input.text), decision: decision,
-            taskForce: taskForce, confidence: decision?.confidence ?? 1, kind: kind, deadline: deadline, receivedAt: receivedAt)
+            taskForce: taskForce, confidence: decision?.confidence ?? 1, kind: kind, deadline: deadline, receivedAt: receivedAt,
+            contentKeySource: input.externalID == nil && input.keyedByContent ? Self.contentKeySource(of: input) : nil)
+    }
+
+    /// What an imported row's content key is the SHA-256 of (computed by the database
+    /// on insert): version tag, enterprise, text and received time (when the row gives
+    /// one), each NFKC-normalised with runs of whitespace as one space, trimmed, on lines
+    /// of their own. Two rows that differ only in spacing or full-width forms are the
+    /// same row; a row without a received time is the same case however often it is
+    /// imported — give `received_at` or `external_id` to import a repeat on purpose.
+    public static func contentKeySource(of input: CaseInput) -> String {
+        func clean(_ text: String?) -> String {
+            guard let text else { return "" }
+            return text.precomposedStringWithCompatibilityMapping
+                .split(whereSeparator: { $0.isWhitespace || $0.unicodeScalars.allSatisfy { $0.properties.generalCategory == .control } })
+                .joined(separator: " ")
+        }
+        let received = input.receivedAt.map { String(Int64(($0.timeIntervalSince1970 * 1000).rounded())) } ?? ""
+        return ["content-key-v1", clean(input.enterprise), clean(input.text), received].joined(separator: "\n")
     }
 
     /// Stores prepared cases on `connection` (wrap the call in a transaction to make the
@@ -82,25 +119,18 @@ public final class CaseIntake: Sendable {
         guard !cases.isEmpty else { return [] }
         var outcomes = [IntakeOutcome?](repeating: nil, count: cases.count)
 
-        // 1. Already taken in (same external id).
-        let externalIDs = cases.compactMap(\.input.externalID)
-        var known: [String: (Int64, TaskForce)] = [:]
-        if !externalIDs.isEmpty {
-            for row in try await connection.query(CaseQueries.existingExternalIDs, externalIDs) {
-                known[try row.decode("external_id")] = (try row.decode("id"), try TaskForce(parsing: try row.decode("task_force")))
-            }
-        }
-        var seenExternal: [String: Int] = [:]
+        // 1. Already taken in (same external id, or same content for an imported row).
+        var known = try await storedCases(withKeysOf: cases, on: connection)
+        var seenKeys: Set<String> = []
         var pending: [Int] = []
         for (index, prepared) in cases.enumerated() {
-            if let externalID = prepared.input.externalID {
-                if let (id, taskForce) = known[externalID] {
+            if let key = prepared.intakeKey {
+                if let (id, taskForce) = known[key] {
                     outcomes[index] = IntakeOutcome(caseID: id, disposition: .duplicateExternalID, taskForce: taskForce,
                                                     confidence: prepared.confidence, terms: [], kind: prepared.kind, dueAt: nil, jobID: nil)
                     continue
                 }
-                if seenExternal[externalID] != nil { continue } // resolved after the first one is stored
-                seenExternal[externalID] = index
+                if !seenKeys.insert(key).inserted { continue } // resolved after the first one is stored
             }
             pending.append(index)
         }
@@ -205,16 +235,12 @@ public final class CaseIntake: Sendable {
         if !repeatedOriginals.isEmpty { try await connection.query(CaseQueries.countRepeats, repeatedOriginals) }
         try await events.write(on: connection)
 
-        // 5. Lost races and in-batch repeats of an external id resolve to the stored case.
+        // 5. Lost races and in-batch repeats of a key resolve to the stored case.
         let unresolved = cases.indices.filter { outcomes[$0] == nil }
         if !unresolved.isEmpty {
-            let ids = unresolved.compactMap { cases[$0].input.externalID }
-            var stored: [String: (Int64, TaskForce)] = [:]
-            for row in try await connection.query(CaseQueries.existingExternalIDs, ids) {
-                stored[try row.decode("external_id")] = (try row.decode("id"), try TaskForce(parsing: try row.decode("task_force")))
-            }
+            known = try await storedCases(withKeysOf: unresolved.map { cases[$0] }, on: connection)
             for index in unresolved {
-                guard let externalID = cases[index].input.externalID, let (id, taskForce) = stored[externalID] else {
+                guard let key = cases[index].intakeKey, let (id, taskForce) = known[key] else {
                     throw DomainError.invalidInput("case with external id \(cases[index].input.externalID ?? "?") could not be stored")
                 }
                 outcomes[index] = IntakeOutcome(caseID: id, disposition: .duplicateExternalID, taskForce: taskForce,
@@ -222,6 +248,24 @@ public final class CaseIntake: Sendable {
             }
         }
         return outcomes.map { $0! }
+    }
+
+    /// Stored cases with the intake keys of `cases`, by key.
+    private func storedCases(withKeysOf cases: [PreparedCase], on connection: PostgresConnection) async throws -> [String: (Int64, TaskForce)] {
+        var stored: [String: (Int64, TaskForce)] = [:]
+        let externalIDs = cases.compactMap(\.input.externalID)
+        if !externalIDs.isEmpty {
+            for row in try await connection.query(CaseQueries.existingExternalIDs, externalIDs) {
+                stored["x:" + (try row.decode("external_id") as String)] = (try row.decode("id"), try TaskForce(parsing: try row.decode("task_force")))
+            }
+        }
+        let sources = cases.compactMap(\.contentKeySource)
+        if !sources.isEmpty {
+            for row in try await connection.query(CaseQueries.existingContentKeys, sources) {
+                stored["c:" + (try row.decode("source") as String)] = (try row.decode("id"), try TaskForce(parsing: try row.decode("task_force")))
+            }
+        }
+        return stored
     }
 
     private func insert(_ rows: [(PreparedCase, Int64?)], indexes: [Int], into ids: inout [Int: Int64], on connection: PostgresConnection) async throws {
@@ -235,18 +279,24 @@ public final class CaseIntake: Sendable {
             rows.map { RawJSON(Self.termsJSON($0.0.decision)) }, rows.map(\.0.kind), rows.map(\.0.input.urgent),
             rows.map { $0.1 != nil ? "merged" : ($0.0.taskForce == .triage ? "triage" : "open") },
             rows.map { $0.1 != nil ? nil : Optional($0.0.deadline.dueAt) }, rows.map { $0.1 != nil ? nil : Optional($0.0.deadline.warnAt) },
-            rows.map { $0.1 != nil ? nil : Optional($0.0.deadline.rule) }, rows.map(\.1))
-        var byExternal: [String: Int64] = [:]
+            rows.map { $0.1 != nil ? nil : Optional($0.0.deadline.rule) }, rows.map(\.1), rows.map(\.0.contentKeySource))
+        var byKey: [String: Int64] = [:]
         var plain: [Int64] = []
         for row in result {
             let id: Int64 = try row.decode("id")
-            if let external = try row.decode("external_id", as: String?.self) { byExternal[external] = id } else { plain.append(id) }
+            if let external = try row.decode("external_id", as: String?.self) {
+                byKey["x:" + external] = id
+            } else if let source = try row.decode("content_source", as: String?.self) {
+                byKey["c:" + source] = id
+            } else {
+                plain.append(id)
+            }
         }
         plain.sort()
         var next = 0
         for (row, index) in zip(rows, indexes) {
-            if let external = row.0.input.externalID {
-                if let id = byExternal[external] { ids[index] = id }
+            if let key = row.0.intakeKey {
+                if let id = byKey[key] { ids[index] = id }
             } else {
                 ids[index] = plain[next]
                 next += 1

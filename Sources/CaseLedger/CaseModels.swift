@@ -40,6 +40,9 @@ public struct CaseInput: Sendable, Equatable {
     public var taskForce: TaskForce?
     public var urgent: Bool
     public var receivedAt: Date?
+    /// Set by the importer: without an external id, the case is keyed by its content
+    /// (``CaseIntake/contentKeySource(of:)``), so importing it again creates nothing new.
+    public var keyedByContent = false
 
     public init(
         text: String, enterprise: String? = nil, contact: String? = nil, channel: CaseChannel = .hotline,

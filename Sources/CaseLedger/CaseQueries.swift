@@ -14,24 +14,42 @@ enum CaseQueries {
         ORDER BY received_at DESC
         """
 
-    /// Inserts a batch of cases in input order; a repeated external id is skipped.
-    /// Index: `cases_external_id_key` (conflict arbiter).
+    /// Cases whose content key is the SHA-256 of one of these sources ($1), with the
+    /// source. Index: `cases_content_key_key`.
+    static let existingContentKeys = """
+        SELECT s.source, c.id, c.task_force
+        FROM unnest($1::text[]) AS s(source)
+        JOIN cases c ON c.content_key = encode(sha256(convert_to(s.source, 'UTF8')), 'hex')
+        """
+
+    /// Inserts a batch of cases in input order; a repeated external id or content key is
+    /// skipped (the caller resolves it to the stored case). `$19` is each row's content
+    /// key source (NULL for none); the key stored is its hex SHA-256, and each inserted
+    /// row is returned with its source. Index: `cases_external_id_key`,
+    /// `cases_content_key_key` (conflict arbiters).
     static let insertCases = """
-        INSERT INTO cases (external_id, text, enterprise, contact, channel, language, received_at, task_force,
-                           confidence, routing_source, routing_terms, kind, urgent, state, original_due_at, due_at,
-                           warn_at, deadline_rule, duplicate_of)
-        SELECT external_id, text, enterprise, contact, channel::case_channel, language, coalesce(received_at, now()),
-               task_force, confidence, routing_source, routing_terms, kind, urgent, state::case_state,
-               due_at, due_at, warn_at, deadline_rule, duplicate_of
-        FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::timestamptz[],
-                    $8::text[], $9::real[], $10::text[], $11::jsonb[], $12::text[], $13::boolean[], $14::text[],
-                    $15::timestamptz[], $16::timestamptz[], $17::text[], $18::bigint[])
-             WITH ORDINALITY AS i(external_id, text, enterprise, contact, channel, language, received_at, task_force,
-                                  confidence, routing_source, routing_terms, kind, urgent, state, due_at, warn_at,
-                                  deadline_rule, duplicate_of, n)
-        ORDER BY n
-        ON CONFLICT (external_id) DO NOTHING
-        RETURNING id, external_id
+        WITH input AS (
+            SELECT i.*, encode(sha256(convert_to(i.content_source, 'UTF8')), 'hex') AS content_key
+            FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::timestamptz[],
+                        $8::text[], $9::real[], $10::text[], $11::jsonb[], $12::text[], $13::boolean[], $14::text[],
+                        $15::timestamptz[], $16::timestamptz[], $17::text[], $18::bigint[], $19::text[])
+                 WITH ORDINALITY AS i(external_id, text, enterprise, contact, channel, language, received_at, task_force,
+                                      confidence, routing_source, routing_terms, kind, urgent, state, due_at, warn_at,
+                                      deadline_rule, duplicate_of, content_source, n)
+        ), inserted AS (
+            INSERT INTO cases (external_id, text, enterprise, contact, channel, language, received_at, task_force,
+                               confidence, routing_source, routing_terms, kind, urgent, state, original_due_at, due_at,
+                               warn_at, deadline_rule, duplicate_of, content_key)
+            SELECT external_id, text, enterprise, contact, channel::case_channel, language, coalesce(received_at, now()),
+                   task_force, confidence, routing_source, routing_terms, kind, urgent, state::case_state,
+                   due_at, due_at, warn_at, deadline_rule, duplicate_of, content_key
+            FROM input
+            ORDER BY n
+            ON CONFLICT DO NOTHING
+            RETURNING id, external_id, content_key
+        )
+        SELECT inserted.id, inserted.external_id, input.content_source
+        FROM inserted LEFT JOIN input ON inserted.content_key = input.content_key
         """
 
     /// Appends ledger events (parallel arrays). Index: none (append).

@@ -57,7 +57,7 @@ enum CaseHandlers {
     /// A handler for case jobs. Cases no longer open are completed without a resolution.
     /// - Parameters:
     ///   - scrub: masks secrets in what a program wrote before it becomes a job error.
-    static func make(_ kind: CaseHandlerKind, loader: CaseLoader, advisor: CaseAdvisor,
+    static func make(_ kind: CaseHandlerKind, loader: CaseLoader, advisor: CaseAdvisor, fence: LeaseFence? = nil,
                      scrub: @escaping @Sendable (String) -> String) -> JobHandler {
         switch kind {
         case .advisor:
@@ -73,7 +73,7 @@ enum CaseHandlers {
                     return .completed(result: nil)
                 }
                 return .completed(result: try await ExecHandler.run(
-                    command: command, document: document, environment: environment, scrub: scrub).json())
+                    command: command, document: document, environment: environment.with(job: job), fence: fence, scrub: scrub).json())
             }
         }
     }
@@ -84,8 +84,9 @@ enum CaseHandlers {
 /// The program gets the case as JSON on stdin (from a file, so it may read it or not)
 /// and must print one JSON resolution on stdout (its last line). It runs in a session of
 /// its own under a watchdog shell; when the job is cancelled (time limit, shutdown, lost
-/// lease) its whole process group gets SIGTERM, then SIGKILL two seconds later, and when
-/// the worker dies the watchdog kills the group.
+/// lease) its whole process group gets SIGTERM, then SIGKILL two seconds later; when
+/// the worker dies, or when the worker's leases lapse unrenewed (``LeaseFence``: the
+/// worker is frozen or cut off), the watchdog kills the group.
 public enum ExecHandler {
     /// Why a run failed: exit status or invalid output, with the tail of stderr.
     public struct Failure: Error, CustomStringConvertible {
@@ -106,8 +107,9 @@ public enum ExecHandler {
     ///   - environment: the program's whole environment.
     ///   - scrub: applied to the program's stderr before it goes into an error (and from
     ///     there into the job's errors, the ledger, logs and dashboards).
+    ///   - fence: the worker's lease horizon; the watchdog kills the program once it passes.
     public static func run(command: String, document: [String: Any], environment: HandlerEnvironment = .scrubbed(),
-                           scrub: @Sendable (String) -> String = { $0 }) async throws -> Resolution {
+                           fence: LeaseFence? = nil, scrub: @Sendable (String) -> String = { $0 }) async throws -> Resolution {
         let input = try JSONSerialization.data(withJSONObject: document, options: [.sortedKeys, .withoutEscapingSlashes])
         // The case goes in through a file, not a pipe: a program that exits or stops
         // reading early can then never raise SIGPIPE in the worker, nor leave a write
@@ -119,7 +121,7 @@ public enum ExecHandler {
             .gracefulShutDown(toProcessGroup: true, allowedDurationToNextStep: .seconds(2)),
             .send(signal: .kill, toProcessGroup: true, allowedDurationToNextStep: .milliseconds(500)),
         ]
-        let (executable, arguments) = launch(command)
+        let (executable, arguments) = launch(command, fenceFile: fence?.path)
         let result = try await Subprocess.run(
             .path(FilePath(executable)), arguments: Arguments(arguments), environment: environment.subprocessEnvironment,
             platformOptions: options,
@@ -164,14 +166,23 @@ public enum ExecHandler {
     /// the spawning thread, not the process, and pool threads come and go.
     /// The watchdog outlives a SIGTERM to the group until its command is gone, so the
     /// SIGKILL that follows still reaches a command that ignores SIGTERM.
-    /// `$0` is the command, `$1` the worker's process id.
+    /// It also reads the worker's lease horizon from `$2` (a ``LeaseFence`` file holding a
+    /// Unix time in milliseconds) twice a second and kills the group once that time has passed: a worker
+    /// frozen by SIGSTOP, or cut off from the database, cannot renew its leases, and its
+    /// handlers must be gone before the jobs are rescued and run elsewhere.
+    /// `$0` is the command, `$1` the worker's process id, `$2` the fence file (or empty).
     static let watchdog = """
         trap ':' TERM INT HUP
         exec 3<&0
         /bin/sh -c "$0" <&3 3<&- &
         child=$!
         exec 3<&-
-        ( trap '' TERM INT HUP; while kill -0 "$1" 2>/dev/null; do sleep 1; done; kill -KILL 0 ) </dev/null >/dev/null 2>&1 &
+        ( trap '' TERM INT HUP
+          while kill -0 "$1" 2>/dev/null; do
+            if [ -n "$2" ] && read -r horizon < "$2" 2>/dev/null && [ -n "$horizon" ] && [ "$(date +%s%3N)" -ge "$horizon" ]; then break; fi
+            sleep 0.5
+          done
+          kill -KILL 0 ) </dev/null >/dev/null 2>&1 &
         guard=$!
         status=0
         while :; do
@@ -182,8 +193,8 @@ public enum ExecHandler {
         exit "$status"
         """
 
-    static func launch(_ command: String) -> (executable: String, arguments: [String]) {
-        ("/bin/sh", ["-c", watchdog, command, String(getpid())])
+    static func launch(_ command: String, fenceFile: String? = nil) -> (executable: String, arguments: [String]) {
+        ("/bin/sh", ["-c", watchdog, command, String(getpid()), fenceFile ?? ""])
     }
 
     static func describe(_ status: TerminationStatus) -> String {
@@ -225,7 +236,45 @@ public struct HandlerEnvironment: Sendable, Equatable {
 
     init(variables: [String: String]) { self.variables = variables }
 
+    /// These variables plus the job's identity, so a handler can make its side effects
+    /// idempotent: `TASKFORCE_JOB_ID`, `TASKFORCE_JOB_ATTEMPT` and `TASKFORCE_LEASE`
+    /// (the attempt's lease token, unique per attempt).
+    public func with(job: Job) -> HandlerEnvironment {
+        var variables = variables
+        variables["TASKFORCE_JOB_ID"] = String(job.id)
+        variables["TASKFORCE_JOB_ATTEMPT"] = String(job.attempt)
+        variables["TASKFORCE_LEASE"] = job.lease.token.uuidString.lowercased()
+        return HandlerEnvironment(variables: variables)
+    }
+
     var subprocessEnvironment: Subprocess.Environment {
         .custom(variables.sorted { $0.key < $1.key }.map { Array("\($0.key)=\($0.value)\u{0}".utf8) })
+    }
+}
+
+/// The worker's lease horizon, published for its exec handlers' watchdogs: a file
+/// holding the Unix time in milliseconds by which every handler must be
+/// gone unless the leases are renewed. The runtime rewrites it (atomically, by rename)
+/// after every claim, heartbeat and fence; an empty file means nothing is held.
+public final class LeaseFence: Sendable {
+    public let path: String
+
+    /// A fence file for this process in the temporary directory.
+    public init(directory: String = NSTemporaryDirectory()) {
+        path = (directory as NSString).appendingPathComponent("taskforce-fence-\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
+        publish(nil)
+    }
+
+    /// Writes the horizon (nil: nothing held, no limit).
+    public func publish(_ horizon: Date?) {
+        let text = horizon.map { String(Int64(($0.timeIntervalSince1970 * 1000).rounded(.down))) } ?? ""
+        let temporary = path + ".new"
+        guard FileManager.default.createFile(atPath: temporary, contents: Data((text + "\n").utf8)) else { return }
+        _ = rename(temporary, path)
+    }
+
+    /// Removes the file.
+    public func remove() {
+        try? FileManager.default.removeItem(atPath: path)
     }
 }

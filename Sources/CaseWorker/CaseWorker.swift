@@ -52,6 +52,7 @@ public final class CaseWorker: Service, Sendable {
     private let database: PostgresConfiguration
     private let pool: ConnectionPool
     private let logger: Logger
+    private let fence: LeaseFence?
 
     /// - Parameters:
     ///   - database: where the cases live.
@@ -66,6 +67,8 @@ public final class CaseWorker: Service, Sendable {
     ) {
         var database = database
         database.applicationName = "worker:\(configuration.name)"
+        let deadline = configuration.lease + .seconds(5)
+        database.statementDeadline = min(database.statementDeadline ?? deadline, deadline)
         self.database = database
         self.configuration = configuration
         self.logger = logger
@@ -84,6 +87,13 @@ public final class CaseWorker: Service, Sendable {
         runtimeConfiguration.retryStrategy = configuration.retryStrategy
         runtimeConfiguration.shutdownGracePeriod = configuration.shutdownGracePeriod
         let refresher = DashboardRefresher(interval: configuration.dashboardRefreshInterval)
+        if case .exec = configuration.handler {
+            let fence = LeaseFence()
+            runtimeConfiguration.onLeaseHorizon = { fence.publish($0) }
+            self.fence = fence
+        } else {
+            fence = nil
+        }
         runtimeConfiguration.maintenance.extraTasks = [
             { connection in
                 let result = try await enforcer.enforce(on: connection)
@@ -93,7 +103,7 @@ public final class CaseWorker: Service, Sendable {
             },
             { connection in try await refresher.refreshIfDue(on: connection) },
         ]
-        let handler = CaseHandlers.make(configuration.handler, loader: CaseLoader(pool: pool), advisor: advisor,
+        let handler = CaseHandlers.make(configuration.handler, loader: CaseLoader(pool: pool), advisor: advisor, fence: fence,
                                         scrub: { [database] text in database.scrub(text) })
         self.runtime = JobRuntime(
             database: database, configuration: runtimeConfiguration, handlers: [CaseJob.kind: handler],
@@ -115,6 +125,7 @@ public final class CaseWorker: Service, Sendable {
         try await register()
         let registry = Task { await self.reportAlive() }
         defer { registry.cancel() }
+        defer { fence?.remove() }
         do {
             try await runtime.run()
         } catch {
@@ -153,12 +164,14 @@ public final class CaseWorker: Service, Sendable {
             if Task.isCancelled { return }
             let stats = runtime.statistics
             let running = stats.claimed - stats.completed - stats.failed - stats.discarded - stats.givenBack - stats.leaseLost
-            _ = try? await pool.query(WorkerQueries.workerHeartbeat, configuration.name, max(0, running), stats.completed)
+            _ = try? await pool.query(WorkerQueries.workerHeartbeat, configuration.name, max(0, running), stats.completed, stats.stuckHandlers)
         }
     }
 
+    /// The final row: stopped, nothing running, the whole count of completed jobs (the
+    /// last heartbeat may be seconds old).
     private func markStopped() async {
-        _ = try? await pool.query(WorkerQueries.workerStopped, configuration.name)
+        _ = try? await pool.query(WorkerQueries.workerStopped, configuration.name, runtime.statistics.completed)
     }
 }
 
@@ -176,6 +189,6 @@ final class DashboardRefresher: Sendable {
             last = now
             return true
         }
-        if due { try await connection.query(WorkerQueries.refreshDashboards) }
+        if due { try await connection.query(WorkerQueries.refreshDashboards, max(1_000, Int(interval / .milliseconds(1)))) }
     }
 }

@@ -38,7 +38,9 @@ enum WorkerQueries {
         """
 
     /// Refreshes the dashboards' historical aggregates (migration 0005).
-    static let refreshDashboards = "SELECT dashboard.refresh()"
+    /// Refreshes the dashboards' aggregates unless someone (a dashboard server) did within
+    /// `$1` ms; one refresher at a time.
+    static let refreshDashboards = "SELECT dashboard.refresh_if_stale($1)"
 
     /// Locks one case for an escalation or reroute. Index: primary key.
     static let lockCase = """
@@ -88,8 +90,12 @@ enum WorkerQueries {
         """
 
     static let workerHeartbeat = """
-        UPDATE workers SET last_heartbeat_at = now(), running_jobs = $2, completed_jobs = $3 WHERE name = $1
+        UPDATE workers SET last_heartbeat_at = now(), running_jobs = $2, completed_jobs = $3, stuck_handlers = $4 WHERE name = $1
         """
 
-    static let workerStopped = "UPDATE workers SET stopped_at = now(), running_jobs = 0 WHERE name = $1"
+    static let workerStopped = """
+        UPDATE workers SET stopped_at = now(), last_heartbeat_at = now(), running_jobs = 0, stuck_handlers = 0,
+               completed_jobs = greatest(completed_jobs, $2)
+        WHERE name = $1
+        """
 }

@@ -14,7 +14,9 @@ public enum DashboardApp {
     /// - Parameters:
     ///   - pool: connections as the dashboard's own login (role `taskforce_dashboard`).
     ///   - logins: checks the readers' logins.
-    public static func router(pool: ConnectionPool, logins: DashboardLogins) -> Router<DashboardRequestContext> {
+    ///   - maxStaleness: the historical figures are recomputed on read when older than
+    ///     this (by one reader at a time), so they are fresh whether or not a worker runs.
+    public static func router(pool: ConnectionPool, logins: DashboardLogins, maxStaleness: Duration = .seconds(10)) -> Router<DashboardRequestContext> {
         let router = Router(context: DashboardRequestContext.self)
         router.get("/healthz") { _, _ -> Response in
             do {
@@ -31,12 +33,12 @@ public enum DashboardApp {
                      body: .init(byteBuffer: ByteBuffer(string: DashboardPage.html)))
         }
         guarded.get("/api/summary") { _, _ -> Response in
-            let snapshot = try await pool.withConnection { try await DashboardSnapshot.load(on: $0) }
+            let snapshot = try await pool.withConnection { try await DashboardSnapshot.load(on: $0, maxStaleness: maxStaleness) }
             return Response(status: .ok, headers: [.contentType: "application/json", .cacheControl: "no-store"],
                             body: .init(byteBuffer: ByteBuffer(bytes: try snapshot.json())))
         }
         guarded.get("/metrics") { _, _ -> Response in
-            let snapshot = try await pool.withConnection { try await DashboardSnapshot.load(on: $0) }
+            let snapshot = try await pool.withConnection { try await DashboardSnapshot.load(on: $0, maxStaleness: maxStaleness) }
             return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
                             body: .init(byteBuffer: ByteBuffer(string: DashboardMetrics.render(snapshot))))
         }
@@ -44,8 +46,9 @@ public enum DashboardApp {
     }
 
     /// The application listening on `host:port`.
-    public static func application(pool: ConnectionPool, logins: DashboardLogins, host: String, port: Int, logger: Logger) -> some ApplicationProtocol {
-        Application(router: router(pool: pool, logins: logins), configuration: .init(address: .hostname(host, port: port), serverName: "taskforce-dashboard"), logger: logger)
+    public static func application(pool: ConnectionPool, logins: DashboardLogins, host: String, port: Int, maxStaleness: Duration = .seconds(10),
+                                   logger: Logger) -> some ApplicationProtocol {
+        Application(router: router(pool: pool, logins: logins, maxStaleness: maxStaleness), configuration: .init(address: .hostname(host, port: port), serverName: "taskforce-dashboard"), logger: logger)
     }
 
     /// Parses `HOST:PORT` (e.g. `127.0.0.1:8080`, `0.0.0.0:9100`).

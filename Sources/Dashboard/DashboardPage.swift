@@ -17,6 +17,7 @@ enum DashboardPage {
   header { display:flex; align-items:baseline; gap:16px; padding:14px 22px; background:#12263a; color:#fff; }
   header h1 { font-size:20px; margin:0; font-weight:600; }
   header .sub { color:#b8c7d6; font-size:13px; }
+  .asof { color:#6b7785; font-size:11px; margin-top:4px; }
   header .status { margin-left:auto; font-size:12px; color:#b8c7d6; }
   main { padding:16px 22px 28px; display:grid; gap:16px; grid-template-columns: repeat(12, 1fr); }
   section { background:var(--card); border:1px solid var(--line); border-radius:8px; padding:12px 14px; }
@@ -56,6 +57,7 @@ enum DashboardPage {
   <section class="w4"><h2>办理时长 <small>Time to resolve (median · p90)</small></h2><div id="durations"></div></section>
   <section class="w6"><h2>临期与超期 <small>Cases at risk and in breach</small></h2><div id="risk"></div></section>
   <section class="w6"><h2>工作进程 <small>Workers</small></h2><div id="workers"></div></section>
+  <section class="w12"><h2>异常作业 <small>Attempts without heartbeats (silent) or past their time limit (overrunning)</small></h2><div id="troubled"></div></section>
   <section class="w12"><h2>失败作业 <small>Discarded jobs and their last error</small></h2><div id="discarded"></div></section>
 </main>
 <script>
@@ -183,12 +185,24 @@ function render(data) {
         data.task_forces.map(tf => [tf.key, tf.resolved, dur(tf.median_resolve_seconds), dur(tf.p90_resolve_seconds)]));
   table("risk", [["案件 case", 1], ["专班 task force"], ["级别 level", 1], ["企业 enterprise"], ["到期 due"], ["剩余 min left", 1]],
         data.at_risk_cases.map(c => [c.case_id, c.task_force, c.level, c.enterprise || "–", when(c.due_at), c.breached ? "超期 " + c.minutes_to_due : c.minutes_to_due]));
-  table("workers", [["进程 worker"], ["专班 task forces"], ["处理器 handler"], ["运行 running", 1], ["完成 done", 1], ["心跳 heartbeat"]],
+  table("workers", [["进程 worker"], ["专班 task forces"], ["处理器 handler"], ["运行 running", 1], ["完成 done", 1], ["卡住 stuck", 1], ["心跳 heartbeat"]],
         data.workers.map(w => { const d = el("span"); d.append(el("span", { class: "dot", style: "background:" + (w.alive ? "var(--resolved)" : "var(--escalated)") }), document.createTextNode(w.name));
-                               return [d, w.task_forces, w.handler, w.running_jobs, w.completed_jobs, when(w.last_heartbeat_at)]; }));
+                               return [d, w.task_forces, w.handler, w.running_jobs, w.completed_jobs, w.stuck_handlers,
+                                       w.stopped_at ? "已停止 stopped " + when(w.stopped_at) : when(w.last_heartbeat_at)]; }));
+  table("troubled", [["作业 job", 1], ["队列 queue"], ["案件 case", 1], ["进程 worker"], ["心跳间隔 heartbeat age", 1], ["运行 running", 1], ["状态 status"]],
+        data.troubled_attempts.map(a => [a.job_id, a.queue, a.case_id ?? "–", a.worker || "–", dur(a.heartbeat_age_seconds), dur(a.running_seconds),
+                                         a.status === "silent" ? "无心跳 silent" : "超时仍在运行 overrunning"]));
   table("discarded", [["作业 job", 1], ["队列 queue"], ["案件 case", 1], ["次数 attempts", 1], ["时间 at"], ["最后错误 last error"]],
         data.discarded_jobs.map(j => [j.job_id, j.queue, j.case_id ?? "–", j.attempts, when(j.finished_at), (j.last_error || "").slice(0, 120)]));
-  document.getElementById("status").textContent = "更新于 updated " + new Date(data.generated_at).toLocaleTimeString() + " · 每5秒刷新 refresh 5 s";
+  // Every figure carries its as-of time: live ones (backlog, risk, queues, workers) as of
+  // the read, historical ones (received, resolved, rates, durations, throughput) as of
+  // their last computation.
+  document.getElementById("status").textContent = "实时数据 live " + new Date(data.generated_at).toLocaleTimeString()
+    + " · 统计截至 totals as of " + new Date(data.aggregates_as_of).toLocaleTimeString() + " · 每5秒刷新 refresh 5 s";
+  for (const id of ["rates", "throughput", "durations"]) {
+    const box = document.getElementById(id);
+    box.append(el("div", { class: "asof" }, "截至 as of " + new Date(data.aggregates_as_of).toLocaleTimeString()));
+  }
 }
 
 async function refresh() {

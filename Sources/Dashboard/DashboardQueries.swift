@@ -21,9 +21,17 @@ enum DashboardQueries {
         FROM dashboard.rates
         """
     static let breaches = "SELECT task_force, breaches FROM dashboard.breaches"
+    /// Refreshes the historical aggregates when older than `$1` ms; returns their as-of time.
+    static let refreshIfStale = "SELECT dashboard.refresh_if_stale($1) AS as_of"
+    static let freshness = "SELECT aggregates_as_of FROM dashboard.freshness"
+    static let troubledAttempts = """
+        SELECT job_id, queue, case_id, worker, heartbeat_age_seconds, running_seconds, status
+        FROM dashboard.running_attempts WHERE status <> 'ok'
+        ORDER BY heartbeat_age_seconds DESC LIMIT 20
+        """
     static let workers = """
         SELECT name, host, pid, array_to_string(task_forces, ',') AS task_forces, handler, slots, last_heartbeat_at, alive,
-               running_jobs, completed_jobs
+               running_jobs, completed_jobs, stuck_handlers, stopped_at
         FROM dashboard.workers WHERE stopped_at IS NULL OR stopped_at > now() - interval '1 hour'
         ORDER BY alive DESC, name LIMIT 200
         """

@@ -49,6 +49,21 @@ public struct DashboardSnapshot: Sendable, Codable {
         public var alive: Bool
         public var runningJobs: Int
         public var completedJobs: Int
+        /// Handlers it gave up on that have not returned (stuck but alive).
+        public var stuckHandlers: Int
+        public var stoppedAt: Date?
+    }
+
+    /// A running attempt whose heartbeats say something is wrong.
+    public struct TroubledAttempt: Sendable, Codable {
+        public var jobID: Int64
+        public var queue: String
+        public var caseID: Int64?
+        public var worker: String?
+        public var heartbeatAgeSeconds: Double
+        public var runningSeconds: Double
+        /// `silent` (lease expired: no heartbeats) or `overrunning` (past its time limit).
+        public var status: String
     }
 
     public struct RiskCase: Sendable, Codable {
@@ -70,7 +85,11 @@ public struct DashboardSnapshot: Sendable, Codable {
         public var lastError: String?
     }
 
+    /// When the live figures (backlog, at risk, queues, workers) were read.
     public var generatedAt: Date
+    /// When the historical figures (received, resolved, rates, time to resolve,
+    /// escalations, reroutes, breaches, throughput) were computed.
+    public var aggregatesAsOf: Date
     public var taskForces: [TaskForceSummary]
     public var triageBacklog: Int
     /// Received and resolved per hour over the last 48 hours, all task forces.
@@ -80,9 +99,21 @@ public struct DashboardSnapshot: Sendable, Codable {
     public var workers: [Worker]
     public var atRiskCases: [RiskCase]
     public var discardedJobs: [DiscardedJob]
+    public var troubledAttempts: [TroubledAttempt]
 
     /// Reads the views.
-    public static func load(on connection: PostgresConnection) async throws -> DashboardSnapshot {
+    /// - Parameter maxStaleness: when the historical figures are older than this, they
+    ///   are recomputed first (`dashboard.refresh_if_stale`, one refresher at a time), so
+    ///   they are never older than this plus one refresh, whether or not a worker runs.
+    ///   nil reads them as they are.
+    public static func load(on connection: PostgresConnection, maxStaleness: Duration? = nil) async throws -> DashboardSnapshot {
+        let aggregatesAsOf: Date
+        if let maxStaleness {
+            let milliseconds = max(1_000, Int(maxStaleness / .milliseconds(1)))
+            aggregatesAsOf = try await connection.query(DashboardQueries.refreshIfStale, milliseconds).first!.decode("as_of")
+        } else {
+            aggregatesAsOf = try await connection.query(DashboardQueries.freshness).first!.decode("aggregates_as_of")
+        }
         var summaries: [String: TaskForceSummary] = [:]
         for taskForce in TaskForce.departments {
             summaries[taskForce.rawValue] = TaskForceSummary(key: taskForce.rawValue, nameZh: taskForce.chineseName, nameEn: taskForce.englishName)
@@ -150,7 +181,13 @@ public struct DashboardSnapshot: Sendable, Codable {
             Worker(name: try row.decode("name"), host: try row.decode("host"), pid: try row.decode("pid"),
                    taskForces: try row.decode("task_forces"), handler: try row.decode("handler"), slots: try row.decode("slots"),
                    lastHeartbeatAt: try row.decode("last_heartbeat_at"), alive: try row.decode("alive"),
-                   runningJobs: try row.decode("running_jobs"), completedJobs: try row.decode("completed_jobs"))
+                   runningJobs: try row.decode("running_jobs"), completedJobs: try row.decode("completed_jobs"),
+                   stuckHandlers: try row.decode("stuck_handlers"), stoppedAt: try row.decode("stopped_at"))
+        }
+        let troubled = try await connection.query(DashboardQueries.troubledAttempts).map { row in
+            TroubledAttempt(jobID: try row.decode("job_id"), queue: try row.decode("queue"), caseID: try row.decode("case_id"),
+                            worker: try row.decode("worker"), heartbeatAgeSeconds: try row.decode("heartbeat_age_seconds"),
+                            runningSeconds: try row.decode("running_seconds"), status: try row.decode("status"))
         }
         let risky = try await connection.query(DashboardQueries.atRiskCases).map { row in
             RiskCase(caseID: try row.decode("case_id"), taskForce: try row.decode("task_force"), level: try row.decode("escalation_level"),
@@ -162,9 +199,9 @@ public struct DashboardSnapshot: Sendable, Codable {
                          attempts: try row.decode("attempts"), finishedAt: try row.decode("finished_at"), lastError: try row.decode("last_error"))
         }
         return DashboardSnapshot(
-            generatedAt: Date(), taskForces: TaskForce.departments.compactMap { summaries[$0.rawValue] }, triageBacklog: triage,
+            generatedAt: Date(), aggregatesAsOf: aggregatesAsOf, taskForces: TaskForce.departments.compactMap { summaries[$0.rawValue] }, triageBacklog: triage,
             throughput: hours.values.sorted { $0.hour < $1.hour }, throughputByTaskForce: perTaskForce,
-            workers: workers, atRiskCases: risky, discardedJobs: discarded)
+            workers: workers, atRiskCases: risky, discardedJobs: discarded, troubledAttempts: troubled)
     }
 
     /// The JSON API's encoding: snake_case keys, ISO 8601 times.

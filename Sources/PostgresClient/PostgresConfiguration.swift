@@ -22,6 +22,13 @@ public struct PostgresConfiguration: Sendable {
     /// hours later with default settings — and everyone needing those rows waits. Our
     /// transactions never idle that long. `nil` leaves the server's setting.
     public var idleInTransactionTimeoutSeconds: Int? = 30
+    /// The longest the client waits for the answer to one statement before it drops the
+    /// session (``PostgresConnection/query(_:parameters:)``). The server's
+    /// `statement_timeout` (set per login, docs/operations.md) cancels slow statements
+    /// cleanly; this bounds what the server cannot: a network partition, a frozen server
+    /// host, a backend that stopped answering. `nil` waits as long as the operating
+    /// system's TCP does (many minutes).
+    public var statementDeadline: Duration? = .seconds(600)
     /// Overrides the database named in `connectionString` (e.g. a per-test database).
     public var database: String?
     /// Overrides the user named in `connectionString` (e.g. to act as another role).

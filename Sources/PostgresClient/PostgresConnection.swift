@@ -81,10 +81,103 @@ public actor PostgresConnection {
         for (index, text) in texts.enumerated() where text?.utf8.contains(0) == true {
             throw PostgresError(code: .invalidArgument, message: "parameter $\(index + 1) contains a NUL byte, which PostgreSQL text cannot hold")
         }
-        let result = withCStringArray(texts) { values in
-            PQexecParams(connection, sql, Int32(values.count), nil, values, nil, nil, 0)
+        let sent = withCStringArray(texts) { values in
+            PQsendQueryParams(connection, sql, Int32(values.count), nil, values, nil, nil, 0)
         }
-        return try consume(result)
+        guard sent == 1 else { return try consume(nil) }
+        return try consume(try awaitResult(connection))
+    }
+
+    // MARK: Bounded, cancellable waits
+
+    /// Waits for the answer to the statement just sent, never longer than
+    /// ``PostgresConfiguration/statementDeadline``, and gives up early when the calling
+    /// task is cancelled.
+    ///
+    /// - A cancelled task asks the server to cancel the statement (`PQcancel`, from a
+    ///   thread of its own, since it opens a connection and may block), then waits
+    ///   ``cancelGrace`` for the server's answer.
+    /// - At the deadline, or when the cancel goes unanswered (the server or the network
+    ///   is gone), the session is dropped: its socket is closed (the server rolls back
+    ///   what it was doing once it notices) and the statement fails with
+    ///   ``PostgresError/Code/connectionLost``: it may or may not have taken effect, and
+    ///   it is never re-sent. The next statement outside a transaction reconnects.
+    /// - Returns: the statement's last result (nil after a failure libpq reports itself).
+    private func awaitResult(_ pointer: OpaquePointer) throws -> OpaquePointer? {
+        let started = ContinuousClock.now
+        let deadline = configuration.statementDeadline.map { started + $0 }
+        // A task already cancelled may still clean up (mark itself stopped, roll back);
+        // only a cancellation that arrives while the statement runs cancels it.
+        let cancellable = !Task.isCancelled
+        var cancelSentAt: ContinuousClock.Instant?
+        func abandon(_ why: String) -> PostgresError {
+            handle = nil
+            return PostgresError(code: .connectionLost, message: why)
+        }
+        // Send what libpq could not write at once (large parameters).
+        while true {
+            let flushed = PQflush(pointer)
+            if flushed == 0 { break }
+            if flushed < 0 { return nil }
+            _ = Self.waitForSocket(pointer, events: Int16(POLLOUT | POLLIN), milliseconds: 100)
+            if PQconsumeInput(pointer) == 0 { return nil }
+        }
+        var last: OpaquePointer?
+        while true {
+            while PQisBusy(pointer) == 1 {
+                let now = ContinuousClock.now
+                if let deadline, now >= deadline {
+                    Self.requestCancel(pointer)
+                    if let last { PQclear(last) }
+                    throw abandon("no answer from the server within \(configuration.statementDeadline!) (the statement's deadline); the session was dropped and the statement may or may not have taken effect")
+                }
+                if let sent = cancelSentAt {
+                    if now - sent >= Self.cancelGrace {
+                        if let last { PQclear(last) }
+                        throw abandon("the statement was cancelled and the server did not confirm within \(Self.cancelGrace); the session was dropped")
+                    }
+                } else if cancellable, Task.isCancelled {
+                    Self.requestCancel(pointer)
+                    cancelSentAt = now
+                }
+                var wait = 100
+                if let deadline { wait = min(wait, max(1, Int((deadline - now) / .milliseconds(1)))) }
+                _ = Self.waitForSocket(pointer, events: Int16(POLLIN), milliseconds: wait)
+                if PQconsumeInput(pointer) == 0 {
+                    if let last { PQclear(last) }
+                    return nil
+                }
+            }
+            guard let result = PQgetResult(pointer) else { return last }
+            // Keep the first error, else the last result.
+            if let previous = last {
+                if PQresultStatus(previous) == PGRES_FATAL_ERROR { PQclear(result); continue }
+                PQclear(previous)
+            }
+            last = result
+        }
+    }
+
+    /// How long a cancelled statement may take to stop before the session is dropped.
+    static let cancelGrace: Duration = .seconds(2)
+
+    private static func waitForSocket(_ pointer: OpaquePointer, events: Int16, milliseconds: Int) -> Bool {
+        let socket = PQsocket(pointer)
+        guard socket >= 0 else { return true }
+        var descriptor = pollfd(fd: socket, events: events, revents: 0)
+        return poll(&descriptor, 1, Int32(milliseconds)) > 0
+    }
+
+    /// Asks the server to cancel the session's statement, from a thread of its own:
+    /// `PQcancel` opens a connection and may block as long as the network does.
+    private static func requestCancel(_ pointer: OpaquePointer) {
+        guard let cancel = PQgetCancel(pointer) else { return }
+        let request = CancelRequest(cancel)
+        Thread.detachNewThread {
+            var buffer = [CChar](repeating: 0, count: 256)
+            _ = PQcancel(request.pointer, &buffer, Int32(buffer.count))
+            PQfreeCancel(request.pointer)
+        }
     }
 
     /// Runs one statement with bound parameters and returns its rows.
@@ -424,6 +517,12 @@ final class ConnectionHandle {
     }
 
     deinit { PQfinish(pointer) }
+}
+
+/// A libpq cancel object handed to the thread that sends it (used there only).
+final class CancelRequest: @unchecked Sendable {
+    let pointer: OpaquePointer
+    init(_ pointer: OpaquePointer) { self.pointer = pointer }
 }
 
 /// A non-blocking pipe used to interrupt a `poll()` wait from another thread.

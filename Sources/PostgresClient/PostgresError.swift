@@ -84,6 +84,15 @@ public struct PostgresError: Error, CustomStringConvertible, Sendable {
     /// Retrying the whole transaction may succeed (serialization failure, deadlock,
     /// lost connection).
     public var isTransient: Bool { isSerializationFailure || isDeadlock || isConnectionError }
+    /// The value was refused, not the session: SQLSTATE class 22 (data exception: a NUL,
+    /// a bad encoding, a value out of range) or 23 (a check, not-null or foreign-key
+    /// violation), or a parameter the client itself refused. Retrying the same value
+    /// fails again; other rows may succeed.
+    public var isDataError: Bool {
+        if code == .invalidArgument { return true }
+        guard let sqlState else { return false }
+        return sqlState.hasPrefix("22") || sqlState.hasPrefix("23")
+    }
 }
 
 extension PostgresError {

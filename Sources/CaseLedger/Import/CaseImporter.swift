@@ -85,11 +85,13 @@ public struct CaseImporter: Sendable {
             let rows = try reader.nextBatch(limit: batchSize)
             if rows.isEmpty { break }
             var prepared: [PreparedCase] = []
+            var goodRows: [ImportRow] = []
             for row in rows {
                 switch row.result {
                 case .success(let input):
                     do {
                         prepared.append(try intake.prepare(input))
+                        goodRows.append(row)
                     } catch {
                         try reject(row, "line \(row.line): \(error)")
                         summary.rejected += 1
@@ -99,16 +101,47 @@ public struct CaseImporter: Sendable {
                     summary.rejected += 1
                 }
             }
-            for outcome in try await store(prepared, on: connection) { summary.count(outcome) }
+            for (outcome, _) in try await store(prepared, rows: goodRows, on: connection, reject: reject) {
+                if let outcome { summary.count(outcome) } else { summary.rejected += 1 }
+            }
             summary.rows += rows.count
             onProgress(summary.rows, reader.bytesRead, reader.totalBytes)
         }
         return summary
     }
 
-    /// One transaction per batch; a transient failure retries the whole batch, which is
-    /// safe: nothing of a failed transaction remains and external ids make it idempotent.
-    private func store(_ prepared: [PreparedCase], on connection: PostgresConnection) async throws -> [IntakeOutcome] {
+    /// One transaction per batch. A transient failure (a restart, a lost connection, an
+    /// uncertain COMMIT) retries the whole batch, which cannot store anything twice:
+    /// nothing of a failed transaction remains, and every imported row carries a key
+    /// (its external id or its content key), so rows a lost-but-committed attempt stored
+    /// are found, not stored again. A row the database refuses (a check or a value it
+    /// cannot hold, which validation should have caught) does not sink its batch: the
+    /// batch is stored again row by row, and only the refused rows are rejected.
+    /// - Returns: each row's outcome, nil for a row rejected by the database.
+    private func store(
+        _ prepared: [PreparedCase], rows: [ImportRow], on connection: PostgresConnection,
+        reject: (ImportRow, String) throws -> Void
+    ) async throws -> [(IntakeOutcome?, ImportRow)] {
+        do {
+            return zip(try await storeRetrying(prepared, on: connection), rows).map { ($0, $1) }
+        } catch let error as PostgresError where error.isDataError && prepared.count > 1 {
+            var results: [(IntakeOutcome?, ImportRow)] = []
+            for (one, row) in zip(prepared, rows) {
+                do {
+                    results.append((try await storeRetrying([one], on: connection).first, row))
+                } catch let error as PostgresError where error.isDataError {
+                    try reject(row, "line \(row.line): the database refused the row: \(error.message)")
+                    results.append((nil, row))
+                }
+            }
+            return results
+        } catch let error as PostgresError where error.isDataError {
+            try reject(rows[0], "line \(rows[0].line): the database refused the row: \(error.message)")
+            return [(nil, rows[0])]
+        }
+    }
+
+    private func storeRetrying(_ prepared: [PreparedCase], on connection: PostgresConnection) async throws -> [IntakeOutcome] {
         var attempt = 0
         while true {
             do {

@@ -69,11 +69,22 @@ public final class ImportReader {
 
     // MARK: Records
 
+    /// The longest record (line, or CSV record spanning lines) read, in bytes. A longer
+    /// one is rejected with its first `maximumRecordBytes` kept for the rejects file; the
+    /// rest of it is skipped without being held, so reading stays linear and bounded
+    /// however long a line is. Cases hold at most 20,000 characters of text (80 KB of
+    /// UTF-8), so 1 MiB leaves room for every other field.
+    public static let maximumRecordBytes = 1 << 20
+
     private struct Record {
         let line: Int
         let bytes: [UInt8]
         /// CSV fields (already unquoted); nil for JSONL.
         let fields: [[UInt8]]?
+        /// Why the record cannot be read, when it cannot.
+        var problem: String? = nil
+        /// A blank line between records (skipped).
+        var isBlank = false
     }
 
     private func fill() throws -> Bool {
@@ -85,98 +96,180 @@ public final class ImportReader {
         return true
     }
 
-    private func nextRecord() throws -> Record? {
-        // Drop consumed bytes between records (never inside one: indexes stay valid).
-        if bufferStart > 1 << 20 {
-            buffer.removeFirst(bufferStart)
-            bufferStart = 0
+    /// The byte at `index`, reading more of the file when needed; nil at the end.
+    private func peek(_ index: Int) throws -> UInt8? {
+        while index >= buffer.count {
+            if try !fill() { return nil }
         }
-        switch format {
-        case .jsonl: return try nextLine()
-        case .csv: return try nextCSVRecord()
+        return buffer[index]
+    }
+
+    private func nextRecord() throws -> Record? {
+        while true {
+            // Drop consumed bytes between records (never inside one: indexes stay valid).
+            if bufferStart > 1 << 20 {
+                buffer.removeFirst(bufferStart)
+                bufferStart = 0
+            }
+            switch format {
+            case .jsonl: return try nextLine()
+            case .csv:
+                guard let record = try nextCSVRecord() else { return nil }
+                if record.isBlank { continue }
+                return record
+            }
         }
     }
 
+    /// One line. The search for its end resumes where the last one stopped after each
+    /// read, so a long line costs linear time; a line over the limit is skipped to its
+    /// end without being held.
     private func nextLine() throws -> Record? {
+        var scanFrom = bufferStart
         while true {
-            if let newline = buffer[bufferStart...].firstIndex(of: UInt8(ascii: "\n")) {
-                var bytes = Array(buffer[bufferStart..<newline])
-                bufferStart = newline + 1
-                if bytes.last == UInt8(ascii: "\r") { bytes.removeLast() }
-                line += 1
-                return Record(line: line, bytes: bytes, fields: nil)
+            if let newline = buffer[scanFrom...].firstIndex(of: UInt8(ascii: "\n")) {
+                if newline - bufferStart > Self.maximumRecordBytes { return try tooLongLine(scannedTo: newline) }
+                return finishLine(end: newline, next: newline + 1)
             }
+            scanFrom = buffer.count
+            if scanFrom - bufferStart > Self.maximumRecordBytes { return try tooLongLine(scannedTo: scanFrom) }
             if try !fill() {
                 guard bufferStart < buffer.count else { return nil }
-                var bytes = Array(buffer[bufferStart...])
-                bufferStart = buffer.count
-                if bytes.last == UInt8(ascii: "\r") { bytes.removeLast() }
-                line += 1
-                return Record(line: line, bytes: bytes, fields: nil)
+                return finishLine(end: buffer.count, next: buffer.count)
             }
         }
+    }
+
+    private func finishLine(end: Int, next: Int) -> Record {
+        var bytes = Array(buffer[bufferStart..<end])
+        bufferStart = next
+        if bytes.last == UInt8(ascii: "\r") { bytes.removeLast() }
+        line += 1
+        return Record(line: line, bytes: bytes, fields: nil)
+    }
+
+    /// Rejects the line starting at `bufferStart`, known to be longer than the limit up
+    /// to `scanned`: its first bytes are kept, the rest skipped.
+    private func tooLongLine(scannedTo scanned: Int) throws -> Record {
+        let kept = Array(buffer[bufferStart..<(bufferStart + Self.maximumRecordBytes)])
+        let length = scanned - bufferStart + (try skipToLineEnd(from: scanned))
+        line += 1
+        return Record(line: line, bytes: kept, fields: nil, problem: Self.tooLong(length))
+    }
+
+    /// Skips to just after the next newline at or after `index` (or to the end of the
+    /// file), dropping the bytes it passes.
+    /// - Returns: how many bytes it skipped, the newline excluded.
+    private func skipToLineEnd(from index: Int) throws -> Int {
+        var skipped = 0
+        var position = index
+        while true {
+            if let newline = buffer[position...].firstIndex(of: UInt8(ascii: "\n")) {
+                bufferStart = newline + 1
+                return skipped + newline - position
+            }
+            skipped += buffer.count - position
+            buffer.removeAll(keepingCapacity: true)
+            bufferStart = 0
+            position = 0
+            if try !fill() { return skipped }
+        }
+    }
+
+    static func tooLong(_ bytes: Int) -> String {
+        "longer than the limit of \(maximumRecordBytes) bytes (\(bytes) bytes); split it or shorten the text (its first \(maximumRecordBytes) bytes are kept in the rejects file)"
     }
 
     /// RFC 4180: fields separated by commas, optionally quoted; `""` inside quotes is a
-    /// quote; quoted fields may span lines. A record is reported at its first line.
+    /// quote; quoted fields may span lines; CRLF or LF ends a record. A record is
+    /// reported at its first line.
+    ///
+    /// A stray quote costs one row, not the file: a record spanning lines that is never
+    /// closed, grows past the limit, or has another number of fields than the header is
+    /// taken to be a stray quote on its first line — that line alone is rejected and
+    /// reading resumes on the next one.
     private func nextCSVRecord() throws -> Record? {
         var fields: [[UInt8]] = []
         var field: [UInt8] = []
-        var raw: [UInt8] = []
         var inQuotes = false
         var fieldStarted = false
-        var wasQuoted = false
-        let startLine = line + 1
+        let start = bufferStart
+        var firstLineEnd: Int?
+        var newlines = 0
         var index = bufferStart
         func finishField() {
             fields.append(field)
             field = []
             fieldStarted = false
-            wasQuoted = false
+        }
+        /// The first physical line alone, rejected: the record's structure broke after it.
+        func strayQuote(_ reason: String) -> Record {
+            let end = firstLineEnd!
+            var bytes = Array(buffer[start..<(end - 1)])
+            if bytes.last == UInt8(ascii: "\r") { bytes.removeLast() }
+            bufferStart = end
+            line += 1
+            return Record(line: line, bytes: bytes, fields: nil, problem: reason)
         }
         while true {
-            if index >= buffer.count {
-                let consumed = index - bufferStart
-                if try !fill() {
-                    bufferStart = buffer.count
-                    if raw.isEmpty && fields.isEmpty && field.isEmpty { return nil }
-                    if inQuotes {
-                        line += raw.filter { $0 == UInt8(ascii: "\n") }.count + 1
-                        return Record(line: startLine, bytes: raw, fields: nil) // unterminated quote
+            guard let byte = try peek(index) else {
+                // End of file.
+                if index == start { bufferStart = index; return nil }
+                if inQuotes {
+                    if firstLineEnd != nil {
+                        return strayQuote("a quote opened on this line is never closed (a stray \"?); only this line was skipped")
                     }
-                    finishField()
+                    bufferStart = index
                     line += 1
-                    return Record(line: startLine, bytes: raw, fields: fields)
+                    return Record(line: line, bytes: Array(buffer[start..<index]), fields: nil,
+                                  problem: "a quoted field is never closed (missing \")")
                 }
-                index = bufferStart + consumed
-                continue
-            }
-            let byte = buffer[index]
-            index += 1
-            if byte == UInt8(ascii: "\n"), !inQuotes {
-                bufferStart = index
-                line += raw.filter { $0 == UInt8(ascii: "\n") }.count + 1
-                if raw.last == UInt8(ascii: "\r") { raw.removeLast(); if !wasQuoted, field.last == UInt8(ascii: "\r") { field.removeLast() } }
                 finishField()
-                if fields.count == 1, fields[0].isEmpty, raw.isEmpty {
-                    // blank line: skip it
-                    fields = []
-                    raw = []
+                bufferStart = index
+                line += 1
+                var bytes = Array(buffer[start..<index])
+                if bytes.last == UInt8(ascii: "\r") { bytes.removeLast() }
+                return Record(line: line, bytes: bytes, fields: fields)
+            }
+            if index - start >= Self.maximumRecordBytes {
+                if firstLineEnd != nil, inQuotes {
+                    return strayQuote("a quote opened on this line runs past \(Self.maximumRecordBytes) bytes (a stray \"?); only this line was skipped")
+                }
+                // Still on the record's first line (a newline outside quotes ends a record).
+                let kept = Array(buffer[start..<index])
+                let length = index - start + (try skipToLineEnd(from: index))
+                line += 1
+                return Record(line: line, bytes: kept, fields: nil, problem: Self.tooLong(length))
+            }
+            index += 1
+            if byte == UInt8(ascii: "\n") {
+                if firstLineEnd == nil { firstLineEnd = index }
+                if inQuotes {
+                    newlines += 1
+                    field.append(byte)
                     continue
                 }
-                return Record(line: startLine, bytes: raw, fields: fields)
+                // End of record: the raw bytes without the line ending.
+                var end = index - 1
+                if end > start, buffer[end - 1] == UInt8(ascii: "\r") { end -= 1 }
+                finishField()
+                if fields.count == 1, fields[0].isEmpty, end == start {
+                    bufferStart = index
+                    line += 1
+                    return Record(line: line, bytes: [], fields: [], isBlank: true)
+                }
+                if newlines > 0, let header = csvHeader, fields.count != header.count {
+                    return strayQuote("\(fields.count) fields where the header has \(header.count) once a quote opened on this line swallowed the next lines (a stray \"?); only this line was skipped")
+                }
+                bufferStart = index
+                line += newlines + 1
+                return Record(line: line - newlines, bytes: Array(buffer[start..<end]), fields: fields)
             }
-            raw.append(byte)
             if inQuotes {
-                if byte == UInt8(ascii: "\"") {
-                    if try index < buffer.count || fill() {
-                        if buffer[index] == UInt8(ascii: "\"") {
-                            field.append(byte)
-                            raw.append(byte)
-                            index += 1
-                            continue
-                        }
-                    }
+                if byte == UInt8(ascii: "\""), try peek(index) == UInt8(ascii: "\"") {
+                    field.append(byte)
+                    index += 1
+                } else if byte == UInt8(ascii: "\"") {
                     inQuotes = false
                 } else {
                     field.append(byte)
@@ -186,7 +279,8 @@ public final class ImportReader {
             } else if byte == UInt8(ascii: "\""), !fieldStarted {
                 inQuotes = true
                 fieldStarted = true
-                wasQuoted = true
+            } else if byte == UInt8(ascii: "\r"), try [UInt8(ascii: "\n"), nil].contains(peek(index)) {
+                continue // CRLF (or a last line ending in CR): the \r belongs to the line ending, never to a field
             } else {
                 field.append(byte)
                 fieldStarted = true
@@ -201,6 +295,7 @@ public final class ImportReader {
         if record.line == 1, bytes.starts(with: [0xEF, 0xBB, 0xBF]) { bytes.removeFirst(3) }
         let raw = String(decoding: bytes, as: UTF8.self)
         func reject(_ reason: String) -> ImportRow { ImportRow(line: record.line, raw: raw, result: .failure(ImportError("line \(record.line): \(reason)"))) }
+        if let problem = record.problem { return reject(problem) }
         guard String(validating: bytes, as: UTF8.self) != nil else { return reject("not valid UTF-8; save the file as UTF-8") }
         switch format {
         case .jsonl:
@@ -259,6 +354,7 @@ public final class ImportReader {
         guard let text = fields["text"] else { throw ImportError("field \"text\" is missing; it is required") }
         if let problem = Self.problem(in: text) { throw ImportError("field \"text\": \(problem)") }
         var input = CaseInput(text: text, channel: .import)
+        input.keyedByContent = true
         input.enterprise = fields["enterprise"]?.trimmingCharacters(in: .whitespaces)
         input.contact = fields["contact"]
         input.externalID = fields["external_id"]?.trimmingCharacters(in: .whitespaces)

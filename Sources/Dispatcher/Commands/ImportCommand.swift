@@ -12,8 +12,12 @@ struct ImportCommand: AsyncParsableCommand {
             Only `text` is required; optional fields: enterprise, contact, channel,
             external_id, kind, task_force, urgent, received_at. Bad rows are reported with
             their line number and reason and written to FILE.rejects.jsonl; every good row
-            is imported. Importing the same file again creates no duplicates (external ids).
-            Exits 1 when any row was rejected, 2 when the file itself cannot be read.
+            is imported. Importing the same file again creates no duplicates: rows are keyed
+            by external_id, or without one by their content (enterprise, text, received_at).
+            Exit status: 0 every row imported (or already there); 2 the file was read to
+            the end but some rows were rejected (see FILE.rejects.jsonl); 1 the import could
+            not run or stopped midway (file unreadable, database unreachable): the batches
+            before the failure are stored, and running the same command again is safe.
             """)
 
     @Argument(help: "The file to import (.jsonl or .csv).") var file: String
@@ -28,7 +32,7 @@ struct ImportCommand: AsyncParsableCommand {
         guard (1...5_000).contains(batch) else { throw ValidationError("--batch must be between 1 and 5000") }
         guard FileManager.default.isReadableFile(atPath: file) else {
             printError("import: \(file): no such file, or it cannot be read")
-            throw ExitCode(2)
+            throw ExitCode(1)
         }
         let context = try IntakeContext(model: model, policy: policy, actor: operatorName(actor).replacingOccurrences(of: "operator", with: "import"))
         try await database.withConnection("dispatcher-import") { connection in
@@ -41,14 +45,19 @@ struct ImportCommand: AsyncParsableCommand {
                     onReject: { printError("rejected \($0)") },
                     onProgress: { rows, bytes, total in progress.update(rows: rows, bytes: bytes, total: total, elapsed: Date().timeIntervalSince(started)) })
             } catch let error as ImportError {
+                progress.finish()
                 printError("import: \(error)")
-                throw ExitCode(2)
+                throw ExitCode(1)
+            } catch {
+                progress.finish()
+                printError("import: stopped: \(error). The batches before this one are stored; run the same command again to import the rest (nothing is stored twice).")
+                throw ExitCode(1)
             }
             progress.finish()
             print(summary.report(elapsed: Date().timeIntervalSince(started)))
             if summary.rejected > 0 {
                 print("\(summary.rejected) rejected rows written to \(CaseImporter.rejectsPath(for: file)) (line number and reason each); fix them and import that file again")
-                throw ExitCode(1)
+                throw ExitCode(2)
             }
         }
     }

@@ -7,6 +7,13 @@ enum CancelReason: Sendable {
     case shutdown
     /// The heartbeat found the lease gone (rescued or cancelled by an operator).
     case leaseLost
+    /// Self-fencing: the lease could not be renewed and is about to lapse (the database
+    /// is unreachable, the process was frozen); the job will be rescued and run
+    /// elsewhere, so this attempt must stop first.
+    case fenced
+
+    /// The job is no longer ours: its outcome is dropped, never committed.
+    var dropsOutcome: Bool { self != .shutdown }
 }
 
 /// The jobs a runtime holds: claimed and not yet acknowledged by the database.
@@ -18,6 +25,10 @@ enum CancelReason: Sendable {
 final class HeldJobs: Sendable {
     struct Entry {
         var job: Job
+        /// Until when the lease is known to hold, by this process's clock: measured from
+        /// before the statement that claimed or last extended it, so never later than
+        /// the database's own expiry.
+        var leaseUntil: ContinuousClock.Instant
         var task: Task<Void, Never>?
         var cancelReason: CancelReason?
         var outcomeReported = false
@@ -44,9 +55,9 @@ final class HeldJobs: Sendable {
 
     /// Takes a claimed job: `true` when a slot is free and it should start now; `false`
     /// when it waits (prefetched) for a slot.
-    func add(_ job: Job) -> Bool {
+    func add(_ job: Job, leaseUntil: ContinuousClock.Instant) -> Bool {
         state.withLock { state in
-            state.entries[job.id] = Entry(job: job)
+            state.entries[job.id] = Entry(job: job, leaseUntil: leaseUntil)
             if state.busySlots < slots, !state.startsStopped {
                 state.busySlots += 1
                 return true
@@ -63,7 +74,7 @@ final class HeldJobs: Sendable {
             while !state.startsStopped, !state.waiting.isEmpty {
                 let id = state.waiting.removeFirst()
                 guard let entry = state.entries[id] else { continue }
-                if entry.cancelReason == .leaseLost {
+                if entry.cancelReason?.dropsOutcome == true {
                     state.entries[id] = nil
                     continue
                 }
@@ -96,6 +107,40 @@ final class HeldJobs: Sendable {
 
     /// Leases to extend: every held job.
     func leases() -> [JobLease] { state.withLock { $0.entries.values.map(\.job.lease) } }
+
+    /// Records that the leases of `ids` were extended to at least `until`.
+    func renewed(_ ids: some Sequence<Int64>, until: ContinuousClock.Instant) {
+        state.withLock { state in
+            for id in ids where state.entries[id] != nil {
+                state.entries[id]!.leaseUntil = max(state.entries[id]!.leaseUntil, until)
+            }
+        }
+    }
+
+    /// The earliest lease end among held jobs whose handler may still run (not
+    /// reported, not cancelled for good): the moment their handlers must be gone.
+    func earliestLeaseEnd() -> ContinuousClock.Instant? {
+        state.withLock { state in
+            state.entries.values.lazy
+                .filter { !$0.outcomeReported && $0.cancelReason?.dropsOutcome != true }
+                .map(\.leaseUntil).min()
+        }
+    }
+
+    /// Jobs whose lease ends before `horizon` and whose handler has not reported:
+    /// their handlers must stop now (self-fencing). Cancels them like ``cancel(_:reason:)``.
+    /// - Returns: the ids fenced by this call.
+    func fence(before horizon: ContinuousClock.Instant) -> [Int64] {
+        let ids = state.withLock { state in
+            state.entries.values
+                .filter { !$0.outcomeReported && $0.cancelReason == nil && $0.leaseUntil <= horizon }
+                .map(\.job.id)
+        }
+        return ids.isEmpty ? [] : cancel(ids, reason: .fenced)
+    }
+
+    /// The lease token of a held job.
+    func token(of id: Int64) -> UUID? { state.withLock { $0.entries[id]?.job.lease.token } }
 
     /// Cancels the handlers of `ids` for `reason` (only those still executing; a job
     /// whose outcome is already reported or committed is left alone).

@@ -16,6 +16,14 @@ import Synchronization
 ///   ``JobRuntimeHooks`` writes in the same transaction, all fenced by lease token.
 /// - A heartbeat extends every held lease in one statement; a job whose lease was lost
 ///   has its handler cancelled and its outcome dropped.
+/// - Self-fencing: each held lease's end is tracked by this process's own clock (from
+///   before the statement that claimed or extended it). A lease that could not be
+///   renewed in time has its handler cancelled `selfFenceMargin` before it lapses, and
+///   its outcome dropped: the job is rescued and run elsewhere, never by two attempts
+///   at once. ``JobRuntimeConfiguration/onLeaseHorizon`` tells handlers that run outside
+///   the process (exec) the same moment, so they stop even while this process is frozen.
+///   Statements wait at most their deadline (``PostgresConfiguration/statementDeadline``,
+///   the lease plus five seconds here) and are cancelled with their task.
 /// - One runtime among all processes is the maintenance leader (rescue, promotion,
 ///   pruning, extra tasks).
 /// - On graceful shutdown (SIGTERM/SIGINT through swift-service-lifecycle, or `stop()`),
@@ -44,6 +52,9 @@ public final class JobRuntime: Service, Sendable {
     private let listener = Mutex<PostgresConnection?>(nil)
     private let stats = Mutex(RuntimeStatistics())
     private let metrics: QueueMetrics
+    /// Handlers given up on (time limit, lost or fenced lease, shutdown) that have not
+    /// returned yet, by lease token, with when they were given up on.
+    private let abandoned = Mutex<[UUID: ContinuousClock.Instant]>([:])
 
     /// - Parameters:
     ///   - database: where the queue lives.
@@ -58,6 +69,10 @@ public final class JobRuntime: Service, Sendable {
     ) {
         var database = database
         if database.applicationName == "taskforce" { database.applicationName = "queue-worker" }
+        // A statement that outlasts the lease cannot keep it anyway: drop the session and
+        // retry on a fresh one (a partition otherwise waits out TCP's minutes).
+        let deadline = configuration.lease + .seconds(5)
+        database.statementDeadline = min(database.statementDeadline ?? deadline, deadline)
         self.database = database
         self.configuration = configuration
         self.handlers = handlers
@@ -71,7 +86,15 @@ public final class JobRuntime: Service, Sendable {
     }
 
     /// Counters of what this runtime did so far.
-    public var statistics: RuntimeStatistics { stats.withLock { $0 } }
+    public var statistics: RuntimeStatistics {
+        var current = stats.withLock { $0 }
+        let threshold = ContinuousClock.now - Self.stuckAfter
+        current.stuckHandlers = abandoned.withLock { $0.values.filter { $0 < threshold }.count }
+        return current
+    }
+
+    /// A handler that has not returned this long after it was cancelled counts as stuck.
+    static let stuckAfter: Duration = .seconds(3)
 
     /// Asks the runtime to shut down gracefully; `run()` returns when it is done.
     public func stop() {
@@ -101,6 +124,7 @@ public final class JobRuntime: Service, Sendable {
         ])
         let listenTask = configuration.pollOnly ? nil : Task { await listenLoop() }
         let heartbeatTask = Task { await heartbeatLoop() }
+        let fenceTask = Task { await fenceLoop() }
         let maintenanceTask = configuration.maintenance.enabled ? Task { await maintenanceLoop() } : nil
         let flushTask = Task { await flushLoop() }
 
@@ -116,7 +140,7 @@ public final class JobRuntime: Service, Sendable {
         let unfinished = held.unreported()
         if !unfinished.isEmpty {
             logger.notice("grace period over: cancelling and giving back jobs", metadata: ["jobs": "\(unfinished.count)"])
-            held.cancel(unfinished, reason: .shutdown)
+            giveUp(on: held.cancel(unfinished, reason: .shutdown).compactMap { held.token(of: $0) })
             let hardEnd = ContinuousClock.now + .seconds(5)
             while held.busySlots > 0, ContinuousClock.now < hardEnd {
                 try? await Task.sleep(for: .milliseconds(10))
@@ -138,11 +162,14 @@ public final class JobRuntime: Service, Sendable {
         }
         flushTask.cancel()
         heartbeatTask.cancel()
+        fenceTask.cancel()
         listenTask?.cancel()
         listener.withLock { $0 }?.interruptWait()
         maintenanceTask?.cancel()
         await flushTask.value
         await heartbeatTask.value
+        await fenceTask.value
+        configuration.onLeaseHorizon?(nil)
         await listenTask?.value
         await maintenanceTask?.value
         await pool.close()
@@ -182,6 +209,7 @@ public final class JobRuntime: Service, Sendable {
                 queues = Array(queues[rotation...] + queues[..<rotation])
             }
             let jobs: [Job]
+            let claimStarted = ContinuousClock.now
             do {
                 jobs = try await pool.withConnection { connection in
                     try await JobQueue.claim(
@@ -196,7 +224,8 @@ public final class JobRuntime: Service, Sendable {
                 await fetchSignal.wait(timeout: delay)
                 continue
             }
-            for job in jobs { take(job) }
+            for job in jobs { take(job, leaseUntil: claimStarted + configuration.lease) }
+            if !jobs.isEmpty { publishLeaseHorizon() }
             if jobs.count == limit {
                 fetchSaturated.store(true, ordering: .relaxed)
                 continue
@@ -215,10 +244,10 @@ public final class JobRuntime: Service, Sendable {
         return max(1, min(configuration.prefetch, Int(jobs.isFinite ? jobs : Double(configuration.prefetch))))
     }
 
-    private func take(_ job: Job) {
+    private func take(_ job: Job, leaseUntil: ContinuousClock.Instant) {
         metrics.started(job)
         stats.withLock { $0.claimed += 1 }
-        if held.add(job) { launch(job) }
+        if held.add(job, leaseUntil: leaseUntil) { launch(job) }
     }
 
     private func launch(_ job: Job) {
@@ -238,6 +267,7 @@ public final class JobRuntime: Service, Sendable {
         let started = ContinuousClock.now
         let limit = configuration.timeLimit(for: job)
         defer {
+            _ = abandoned.withLock { $0.removeValue(forKey: job.lease.token) }
             if let next = held.slotFreed() { launch(next) }
             if fetchSaturated.load(ordering: .relaxed), held.waitingCount <= currentPrefetch() / 2 { fetchSignal.signal() }
         }
@@ -276,9 +306,10 @@ public final class JobRuntime: Service, Sendable {
                             discard: false), started: started)
                     case .shutdown?:
                         report(job, .giveBack, started: started)
-                    case .leaseLost?:
+                    case .leaseLost?, .fenced?:
                         held.release([job.id])
                     }
+                    giveUp(on: [job.lease.token])
                     group.cancelAll()
                     // The slot stays busy until the handler returns, however long it takes.
                     while let late = await group.next() {
@@ -310,6 +341,10 @@ public final class JobRuntime: Service, Sendable {
             return
         case .leaseLost?:
             jobLogger(job).warning("lease lost while running; the outcome is dropped (the job was rescued or cancelled)")
+            held.release([job.id])
+            return
+        case .fenced?:
+            jobLogger(job).warning("lease could not be renewed in time; the outcome is dropped (self-fenced; the job will be rescued)")
             held.release([job.id])
             return
         case nil:
@@ -483,13 +518,17 @@ public final class JobRuntime: Service, Sendable {
             if Task.isCancelled { return }
             let leases = held.leases()
             guard !leases.isEmpty else { continue }
+            let started = ContinuousClock.now
             do {
                 let kept = try await pool.withConnection { connection in
                     try await JobQueue.extendLeases(leases, by: configuration.lease, on: connection)
                 }
+                held.renewed(kept, until: started + configuration.lease)
+                publishLeaseHorizon()
                 // A job missing from the answer either lost its lease, or was completed
                 // between the snapshot and the statement; only the former is cancelled.
                 let lost = held.cancel(leases.map(\.id).filter { !kept.contains($0) }, reason: .leaseLost)
+                giveUp(on: lost.compactMap { id in leases.first { $0.id == id }?.token })
                 if !lost.isEmpty {
                     logger.warning("leases lost; cancelled their handlers", metadata: ["jobs": "\(lost)"])
                 }
@@ -497,6 +536,40 @@ public final class JobRuntime: Service, Sendable {
                 logger.warning("heartbeat failed; retrying", metadata: ["error": "\(error)"])
             }
         }
+    }
+
+    // MARK: Self-fencing
+
+    /// Cancels the handlers whose leases are about to lapse unrenewed. Runs apart from
+    /// the heartbeat, which may itself be stuck in a statement.
+    private func fenceLoop() async {
+        let margin = configuration.effectiveSelfFenceMargin
+        let tick = min(Duration.seconds(1), configuration.lease / 10)
+        while !Task.isCancelled {
+            try? await Task.sleep(for: tick)
+            let fenced = held.fence(before: ContinuousClock.now + margin)
+            guard !fenced.isEmpty else { continue }
+            stats.withLock { $0.fenced += fenced.count }
+            giveUp(on: fenced.compactMap { held.token(of: $0) })
+            publishLeaseHorizon()
+            logger.error("leases could not be renewed in time; cancelled their handlers before the leases lapse (self-fencing)",
+                         metadata: ["jobs": "\(fenced)", "margin": "\(margin)"])
+        }
+    }
+
+    /// Tells ``JobRuntimeConfiguration/onLeaseHorizon`` when the earliest held lease
+    /// ends, less the fencing margin.
+    private func publishLeaseHorizon() {
+        guard let callback = configuration.onLeaseHorizon else { return }
+        guard let end = held.earliestLeaseEnd() else { callback(nil); return }
+        let remaining = Self.seconds(end - ContinuousClock.now - configuration.effectiveSelfFenceMargin)
+        callback(Date().addingTimeInterval(remaining))
+    }
+
+    private func giveUp(on tokens: [UUID]) {
+        guard !tokens.isEmpty else { return }
+        let now = ContinuousClock.now
+        abandoned.withLock { for token in tokens where $0[token] == nil { $0[token] = now } }
     }
 
     // MARK: LISTEN
@@ -634,6 +707,11 @@ public struct RuntimeStatistics: Sendable, Equatable {
     public var givenBack = 0
     /// Outcomes refused because the lease had been lost.
     public var leaseLost = 0
+    /// Handlers cancelled by self-fencing (their leases could not be renewed in time).
+    public var fenced = 0
+    /// Handlers given up on more than three seconds ago (time limit, lost or fenced
+    /// lease, shutdown) that still have not returned: alive but stuck.
+    public var stuckHandlers = 0
     /// Jobs rescued by this runtime while it was the leader.
     public var rescued = 0
 }

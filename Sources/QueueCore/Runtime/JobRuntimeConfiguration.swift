@@ -25,6 +25,16 @@ public struct JobRuntimeConfiguration: Sendable {
     public var lease: Duration
     /// How often running jobs' leases are extended.
     public var heartbeatInterval: Duration
+    /// How long before an unrenewed lease lapses its handler is cancelled (self-fencing):
+    /// enough for an exec handler's process group to get SIGTERM and, two seconds later,
+    /// SIGKILL. `nil`: a fifth of the lease, at least 3 s, at most a quarter of the lease
+    /// (short leases, as in tests, then fence later than a kill takes: give them a margin).
+    public var selfFenceMargin: Duration?
+    /// Called with the moment by which every handler of this runtime must be gone unless
+    /// their leases are renewed (the earliest held lease's end less the fencing margin;
+    /// nil when nothing is held), each time it changes. Exec handlers' watchdogs read it
+    /// so that they stop on time even when this process is frozen (SIGSTOP) or starved.
+    public var onLeaseHorizon: (@Sendable (Date?) -> Void)?
     /// Execution time limit of an attempt when neither the job nor its queue sets one.
     public var defaultTimeLimit: Duration
     /// Time limit per queue.
@@ -65,6 +75,11 @@ public struct JobRuntimeConfiguration: Sendable {
         self.connections = 3
         self.completionBatchLimit = 1_000
         self.maintenance = MaintenanceConfiguration()
+    }
+
+    var effectiveSelfFenceMargin: Duration {
+        if let selfFenceMargin { return selfFenceMargin }
+        return min(max(lease / 5, .seconds(3)), lease / 4)
     }
 
     func timeLimit(for job: Job) -> Duration {

@@ -62,7 +62,8 @@ enum JobQueries {
             lease_token = gen_random_uuid(),
             lease_expires_at = now() + $3 * interval '1 millisecond',
             locked_by = $4,
-            attempted_at = now()
+            attempted_at = now(),
+            heartbeat_at = now()
         FROM picked
         WHERE j.id = picked.id
         RETURNING j.id, j.queue, j.kind, j.payload::text AS payload, j.priority, j.attempt, j.max_attempts,
@@ -152,7 +153,7 @@ enum JobQueries {
     /// changes, which no index covers, so the update is HOT. Index: primary key.
     static let extendLeases = """
         UPDATE queue_jobs j
-        SET lease_expires_at = now() + $3 * interval '1 millisecond'
+        SET lease_expires_at = now() + $3 * interval '1 millisecond', heartbeat_at = now()
         FROM unnest($1::bigint[], $2::uuid[]) AS h(id, token)
         WHERE j.id = h.id AND j.lease_token = h.token AND j.state = 'running'
         RETURNING j.id
