@@ -43,6 +43,12 @@ public enum TestDatabase {
         let verifier = try await admin.encryptPassword(password, user: name)
         let grants = roles.isEmpty ? "" : " IN ROLE " + roles.map(quoted).joined(separator: ", ")
         try await admin.executeScript("CREATE ROLE \(quoted(name)) LOGIN PASSWORD \(try await admin.escapeLiteral(verifier))\(grants)")
+        // As `dispatcher roles login` does: the group's timeouts, in this database.
+        let target = try await PostgresConnection.connect(database)
+        defer { Task { await target.close() } }
+        try await target.query("""
+            SELECT public.apply_login_settings($1) WHERE to_regprocedure('public.apply_login_settings(name)') IS NOT NULL
+            """, name)
         return Login(name: name, password: password, configuration: database.with(user: name, password: password))
     }
 

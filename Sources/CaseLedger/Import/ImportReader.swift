@@ -151,7 +151,7 @@ public final class ImportReader {
     /// Rejects the line starting at `bufferStart`, known to be longer than the limit up
     /// to `scanned`: its first bytes are kept, the rest skipped.
     private func tooLongLine(scannedTo scanned: Int) throws -> Record {
-        let kept = Array(buffer[bufferStart..<(bufferStart + Self.maximumRecordBytes)])
+        let kept = head(from: bufferStart)
         let length = scanned - bufferStart + (try skipToLineEnd(from: scanned))
         line += 1
         return Record(line: line, bytes: kept, fields: nil, problem: Self.tooLong(length))
@@ -176,6 +176,14 @@ public final class ImportReader {
         }
     }
 
+    /// The first `maximumRecordBytes` of a record from `start`, cut at a character boundary.
+    private func head(from start: Int) -> [UInt8] {
+        var kept = Array(buffer[start..<(start + Self.maximumRecordBytes)])
+        while let last = kept.last, last & 0xC0 == 0x80 { kept.removeLast() }
+        if let last = kept.last, last >= 0xC0 { kept.removeLast() }
+        return kept
+    }
+
     static func tooLong(_ bytes: Int) -> String {
         "longer than the limit of \(maximumRecordBytes) bytes (\(bytes) bytes); split it or shorten the text (its first \(maximumRecordBytes) bytes are kept in the rejects file)"
     }
@@ -185,14 +193,17 @@ public final class ImportReader {
     /// reported at its first line.
     ///
     /// A stray quote costs one row, not the file: a record spanning lines that is never
-    /// closed, grows past the limit, or has another number of fields than the header is
-    /// taken to be a stray quote on its first line — that line alone is rejected and
-    /// reading resumes on the next one.
+    /// closed, grows past the limit, has another number of fields than the header, or
+    /// has text right after a closing quote (`"…" here`) is taken to be a stray quote on
+    /// its first line — that line alone is rejected and reading resumes on the next one.
+    /// (Within one line, text after a closing quote is kept, as most readers do.)
     private func nextCSVRecord() throws -> Record? {
         var fields: [[UInt8]] = []
         var field: [UInt8] = []
         var inQuotes = false
         var fieldStarted = false
+        var justClosedQuote = false
+        var textAfterClosingQuote = false
         let start = bufferStart
         var firstLineEnd: Int?
         var newlines = 0
@@ -236,12 +247,16 @@ public final class ImportReader {
                     return strayQuote("a quote opened on this line runs past \(Self.maximumRecordBytes) bytes (a stray \"?); only this line was skipped")
                 }
                 // Still on the record's first line (a newline outside quotes ends a record).
-                let kept = Array(buffer[start..<index])
+                let kept = head(from: start)
                 let length = index - start + (try skipToLineEnd(from: index))
                 line += 1
                 return Record(line: line, bytes: kept, fields: nil, problem: Self.tooLong(length))
             }
             index += 1
+            if justClosedQuote {
+                justClosedQuote = false
+                if byte != UInt8(ascii: ","), byte != UInt8(ascii: "\n"), byte != UInt8(ascii: "\r") { textAfterClosingQuote = true }
+            }
             if byte == UInt8(ascii: "\n") {
                 if firstLineEnd == nil { firstLineEnd = index }
                 if inQuotes {
@@ -258,6 +273,9 @@ public final class ImportReader {
                     line += 1
                     return Record(line: line, bytes: [], fields: [], isBlank: true)
                 }
+                if newlines > 0, textAfterClosingQuote {
+                    return strayQuote("text follows a closing quote after a quote opened on this line swallowed the next lines (a stray \"?); only this line was skipped")
+                }
                 if newlines > 0, let header = csvHeader, fields.count != header.count {
                     return strayQuote("\(fields.count) fields where the header has \(header.count) once a quote opened on this line swallowed the next lines (a stray \"?); only this line was skipped")
                 }
@@ -271,6 +289,7 @@ public final class ImportReader {
                     index += 1
                 } else if byte == UInt8(ascii: "\"") {
                     inQuotes = false
+                    justClosedQuote = true
                 } else {
                     field.append(byte)
                 }

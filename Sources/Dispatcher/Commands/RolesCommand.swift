@@ -59,7 +59,9 @@ struct RolesCommand: AsyncParsableCommand {
                     try await connection.executeScript("ALTER ROLE \(login) PASSWORD \(try await connection.escapeLiteral(verifier))")
                 }
                 try await connection.executeScript("GRANT \(try await connection.escapeIdentifier(group)) TO \(login)")
-                print("login \(name) \(exists ? "updated" : "created"), member of \(group)\(passwordEnv == nil ? "" : " (password set, hashed client-side)")")
+                // The group's statement and idle-in-transaction timeouts (public.login_settings).
+                let settings = try await connection.query("SELECT public.apply_login_settings($1) AS applied", name).first?.decode("applied", as: Int.self) ?? 0
+                print("login \(name) \(exists ? "updated" : "created"), member of \(group)\(passwordEnv == nil ? "" : " (password set, hashed client-side)"), \(settings) session settings applied")
             }
         }
     }
