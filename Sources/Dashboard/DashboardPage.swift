@@ -83,7 +83,7 @@ function cards(data) {
   const box = el("div", { class: "cards" });
   for (const tf of data.task_forces) {
     const open = Object.values(tf.backlog).reduce((a, b) => a + b, 0);
-    const card = el("div", { class: "card", "data-task-force": tf.key });
+    const card = el("div", { class: "card", "data-task-force": tf.key, "data-resolved": String(tf.resolved) });
     card.append(el("div", { class: "name" }, tf.name_zh.replace("工作专班", "")), el("div", { class: "en" }, tf.name_en));
     card.append(el("div", { class: "big" }, String(open)), el("div", { class: "en" }, "未办结 open"));
     const rows = [["临期 at risk", tf.at_risk, tf.at_risk > 0], ["超期 overdue", tf.breached_open, tf.breached_open > 0],
@@ -189,6 +189,7 @@ function render(data) {
         data.workers.map(w => { const d = el("span"); d.append(el("span", { class: "dot", style: "background:" + (w.alive ? "var(--resolved)" : "var(--escalated)") }), document.createTextNode(w.name));
                                return [d, w.task_forces, w.handler, w.running_jobs, w.completed_jobs, w.stuck_handlers,
                                        w.stopped_at ? "已停止 stopped " + when(w.stopped_at) : when(w.last_heartbeat_at)]; }));
+  document.getElementById("workers").setAttribute("data-completed", String(data.workers.reduce((sum, w) => sum + w.completed_jobs, 0)));
   table("troubled", [["作业 job", 1], ["队列 queue"], ["案件 case", 1], ["进程 worker"], ["心跳间隔 heartbeat age", 1], ["运行 running", 1], ["状态 status"]],
         data.troubled_attempts.map(a => [a.job_id, a.queue, a.case_id ?? "–", a.worker || "–", dur(a.heartbeat_age_seconds), dur(a.running_seconds),
                                          a.status === "silent" ? "无心跳 silent" : "超时仍在运行 overrunning"]));
