@@ -17,7 +17,7 @@ struct QueueBench: AsyncParsableCommand {
         commandName: "queue-bench",
         abstract: "Benchmarks (see scripts/bench and docs/BENCHMARKS.md).",
         subcommands: [Prepare.self, EnqueueSingle.self, EnqueueBatch.self, EnqueueCopy.self, Process.self, Runner.self,
-                      Latency.self, Classify.self, Sizes.self])
+                      Latency.self, Classify.self, Sizes.self, PruneSoak.self])
 }
 
 struct Connection: ParsableArguments {
@@ -224,6 +224,60 @@ struct Runner: AsyncParsableCommand {
         runtime.stop()
         try await task.value
         await db.close()
+    }
+}
+
+/// Pruning at full speed: jobs flow through two runtimes (one leads maintenance) while
+/// the completed ones must leave the archive after `--retention` seconds. Samples the
+/// archive's size every second; it must stay within about throughput × (retention +
+/// prune interval) however fast the queue runs, and empty out once the run is over.
+struct PruneSoak: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "prune-soak")
+    @OptionGroup var connection: Connection
+    @Option var jobs = 300_000
+    @Option var slots = 8
+    @Option(help: "Seconds a completed job stays in the archive.") var retention = 10
+    @Option(help: "Seconds between the leader's pruning passes.") var pruneInterval = 5
+    func run() async throws {
+        quietLogging()
+        let db = try await PostgresConnection.connect(connection.configuration)
+        try await db.executeScript("TRUNCATE queue_jobs, queue_job_archive")
+        try await JobQueue.copy((0..<jobs).map { NewJob(queue: "bench", kind: "noop", payload: "{\"n\": \($0)}") }, on: db)
+        try await db.executeScript("ANALYZE queue_jobs")
+        let runtimes = (0..<2).map { index -> JobRuntime in
+            var configuration = JobRuntimeConfiguration(queues: ["bench"], slots: slots)
+            configuration.workerName = "prune-soak-\(index)-\(getpid())"
+            configuration.pollInterval = .milliseconds(200)
+            configuration.maintenance.completedRetention = .seconds(retention)
+            configuration.maintenance.pruneInterval = .seconds(pruneInterval)
+            return JobRuntime(database: connection.configuration, configuration: configuration, handlers: ["noop": { _ in .completed }])
+        }
+        let tasks = runtimes.map { runtime in Task { try await runtime.run() } }
+        let started = ContinuousClock.now
+        var samples: [(seconds: Double, archived: Int, completed: Int)] = []
+        var finishedAt: Double?
+        while true {
+            try await Task.sleep(for: .seconds(1))
+            let archived = try await db.query("SELECT count(*) FROM queue_job_archive").first!.decode(0, as: Int.self)
+            let completed = runtimes.map(\.statistics.completed).reduce(0, +)
+            let now = seconds(since: started)
+            samples.append((now, archived, completed))
+            if completed >= jobs, finishedAt == nil { finishedAt = now }
+            // Run on past the end for two retentions plus two passes: the archive must empty.
+            if let finishedAt, now > finishedAt + Double(2 * retention + 2 * pruneInterval) { break }
+        }
+        runtimes.forEach { $0.stop() }
+        for task in tasks { try await task.value }
+        await db.close()
+        let end = finishedAt ?? samples.last!.seconds
+        let rate = Double(jobs) / end
+        let peak = samples.map(\.archived).max() ?? 0
+        // Completed jobs younger than the retention, plus what gathers between passes.
+        let bound = rate * Double(retention + pruneInterval)
+        emit(["bench": "prune_soak", "jobs": jobs, "seconds": end, "jobs_per_second": rate, "retention_s": retention,
+              "prune_interval_s": pruneInterval, "archive_peak": peak, "archive_bound": Int(bound),
+              "archive_at_end": samples.last!.archived, "bounded": Double(peak) <= bound * 1.1,
+              "samples": samples.map { ["t": ($0.seconds * 10).rounded() / 10, "archived": $0.archived, "completed": $0.completed] }])
     }
 }
 

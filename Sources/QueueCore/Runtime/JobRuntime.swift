@@ -55,6 +55,9 @@ public final class JobRuntime: Service, Sendable {
     /// Handlers given up on (time limit, lost or fenced lease, shutdown) that have not
     /// returned yet, by lease token, with when they were given up on.
     private let abandoned = Mutex<[UUID: ContinuousClock.Instant]>([:])
+    /// Serialises computing and publishing the lease horizon (claims, heartbeats and the
+    /// fence publish it from different tasks; a stale value must not overwrite a newer one).
+    private let horizonPublisher = Mutex<Void>(())
 
     /// - Parameters:
     ///   - database: where the queue lives.
@@ -561,9 +564,11 @@ public final class JobRuntime: Service, Sendable {
     /// ends, less the fencing margin.
     private func publishLeaseHorizon() {
         guard let callback = configuration.onLeaseHorizon else { return }
-        guard let end = held.earliestLeaseEnd() else { callback(nil); return }
-        let remaining = Self.seconds(end - ContinuousClock.now - configuration.effectiveSelfFenceMargin)
-        callback(Date().addingTimeInterval(remaining))
+        horizonPublisher.withLock { _ in
+            guard let end = held.earliestLeaseEnd() else { callback(nil); return }
+            let remaining = Self.seconds(end - ContinuousClock.now - configuration.effectiveSelfFenceMargin)
+            callback(Date().addingTimeInterval(remaining))
+        }
     }
 
     private func giveUp(on tokens: [UUID]) {
