@@ -157,38 +157,51 @@ public enum ExecHandler {
         return file
     }
 
-    /// The watchdog: a shell that leads the handler's process group (its own session),
-    /// runs the command as its child with the original stdin, and kills the whole group
-    /// within a second once the worker is gone (`kill -9`, the OOM killer), so no handler
-    /// goes on after its job was rescued and re-run elsewhere, and nothing is left behind.
-    /// The worker's own time limit and shutdown still signal the whole group (SIGTERM,
-    /// then SIGKILL). A parent-death signal (`PR_SET_PDEATHSIG`) is not used: it follows
-    /// the spawning thread, not the process, and pool threads come and go.
-    /// The watchdog outlives a SIGTERM to the group until its command is gone, so the
-    /// SIGKILL that follows still reaches a command that ignores SIGTERM.
-    /// It also reads the worker's lease horizon from `$2` (a ``LeaseFence`` file holding a
-    /// Unix time in milliseconds) twice a second and kills the group once that time has passed: a worker
-    /// frozen by SIGSTOP, or cut off from the database, cannot renew its leases, and its
-    /// handlers must be gone before the jobs are rescued and run elsewhere.
+    /// The watchdog: a shell that leads the process group Subprocess signals, and runs
+    /// the command in a session of its own (`setsid`), so that it can account for every
+    /// process the command leaves:
+    /// - SIGTERM (time limit, shutdown, lost or fenced lease) is forwarded to the
+    ///   command's session, and whatever of it is still there 1.5 s later is killed —
+    ///   before Subprocess's own SIGKILL to the watchdog's group at 2 s. (Before, a
+    ///   command's shell dying on SIGTERM let the watchdog exit at once, while a script
+    ///   under it that ignored SIGTERM ran on, orphaned, holding its slot.)
+    /// - When the command's own shell exits, anything it left behind in its session
+    ///   (background processes) is killed.
+    /// - A guard, in a session of its own so that no signal to the watchdog's group can
+    ///   stop it, kills the command's session when the worker is gone (`kill -9`, the
+    ///   OOM killer), when the watchdog itself is gone, or when the worker's lease
+    ///   horizon has passed (`$2`, a ``LeaseFence`` file holding a Unix time in
+    ///   milliseconds, read twice a second): a worker frozen by SIGSTOP, or cut off from
+    ///   the database, cannot renew its leases, and its handlers must be gone before the
+    ///   jobs are rescued and run elsewhere.
+    /// A parent-death signal (`PR_SET_PDEATHSIG`) is not used: it follows the spawning
+    /// thread, not the process, and pool threads come and go.
     /// `$0` is the command, `$1` the worker's process id, `$2` the fence file (or empty).
     static let watchdog = """
-        trap ':' TERM INT HUP
+        terminated=0
+        trap 'terminated=1; kill -TERM "-$child" 2>/dev/null; ( sleep 1.5; kill -KILL "-$child" ) </dev/null >/dev/null 2>&1 &' TERM INT HUP
         exec 3<&0
-        /bin/sh -c "$0" <&3 3<&- &
+        setsid /bin/sh -c "$0" <&3 3<&- &
         child=$!
         exec 3<&-
-        ( trap '' TERM INT HUP
-          while kill -0 "$1" 2>/dev/null; do
+        setsid /bin/sh -c '
+          trap "" TERM INT HUP
+          while kill -0 "$1" 2>/dev/null && kill -0 "$3" 2>/dev/null; do
             if [ -n "$2" ] && read -r horizon < "$2" 2>/dev/null && [ -n "$horizon" ] && [ "$(date +%s%3N)" -ge "$horizon" ]; then break; fi
             sleep 0.5
           done
-          kill -KILL 0 ) </dev/null >/dev/null 2>&1 &
+          kill -KILL "-$4" 2>/dev/null' guard "$1" "$2" "$$" "$child" </dev/null >/dev/null 2>&1 &
         guard=$!
         status=0
         while :; do
           wait "$child"; status=$?
           kill -0 "$child" 2>/dev/null || break
         done
+        if [ "$terminated" = 1 ]; then
+          n=0
+          while kill -0 "-$child" 2>/dev/null && [ "$n" -lt 15 ]; do sleep 0.1; n=$((n + 1)); done
+        fi
+        kill -KILL "-$child" 2>/dev/null
         kill -KILL "$guard" 2>/dev/null
         exit "$status"
         """

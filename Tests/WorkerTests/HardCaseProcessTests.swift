@@ -53,6 +53,34 @@ struct HardCaseProcessTests {
         #expect(try await ledger.connection.query("SELECT worker FROM resolutions").first?.decode(0, as: String.self) == "survivor")
     }
 
+    @Test("a script that ignores SIGTERM under a shell that does not is still killed at its time limit, and its slot freed")
+    func termIgnoringScriptIsKilled() async throws {
+        let ledger = try await Ledger.make("e2e_ignore_term")
+        defer { Task { await ledger.close() } }
+        let marker = "ignoreterm\(UInt32.random(in: 10_000...99_999))"
+        // The worker runs `/bin/sh -c COMMAND`; that shell dies on SIGTERM, the script
+        // under it does not. Attempt 1 hangs so; attempt 2 answers.
+        let inner = try handlerScript("""
+            cat > /dev/null
+            if [ "$TASKFORCE_JOB_ATTEMPT" = 1 ]; then trap '' TERM; while :; do sleep 1; done; fi
+            echo '{"outcome": "resolved", "summary": "second attempt", "measures": [9]}'
+            """)
+        let command = "/bin/sh \(inner) \(marker)"
+        let outcome = try await ledger.submit([CaseInput(text: "退税没到账", taskForce: .tax)])[0]
+        let maintainer = try await WorkerProcess.maintainer(ledger)
+        let worker = try WorkerProcess(as: try await ledger.workerLogin([.tax]),
+                                       ["--task-force", "tax", "--handler", "exec", "--exec", command, "--time-limit", "1s", "--concurrency", "1"])
+        let resolved = await eventually(timeout: .seconds(40)) { try await ledger.state(of: outcome.caseID) == "resolved" }
+        worker.terminate()
+        maintainer.terminate()
+        _ = await worker.wait(timeout: 30)
+        _ = await maintainer.wait(timeout: 30)
+        #expect(resolved, "the slot was freed for the retry: \(worker.output.suffix(2000))")
+        #expect(try await ledger.events(of: outcome.caseID, type: "attempt_failed").first?.contains("time limit exceeded") == true)
+        #expect(await eventually(timeout: .seconds(5)) { WorkerProcessTests.processes(matching: "/bin/sh \(inner) \(marker)") == 0 },
+                "the script that ignored SIGTERM outlived its attempt")
+    }
+
     @Test("a handler flooding stdout and stderr fails its attempt with a clear error; the worker lives and nothing is left running")
     func floodingHandler() async throws {
         let ledger = try await Ledger.make("e2e_flood")
