@@ -229,8 +229,8 @@ struct Runner: AsyncParsableCommand {
 
 /// Pruning at full speed: jobs flow through two runtimes (one leads maintenance) while
 /// the completed ones must leave the archive after `--retention` seconds. Samples the
-/// archive's size every second; it must stay within about throughput × (retention +
-/// prune interval) however fast the queue runs, and empty out once the run is over.
+/// archive's size every second; it must stay within throughput × (retention + prune
+/// interval + 3 s) however fast the queue runs, and empty out once the run is over.
 struct PruneSoak: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "prune-soak")
     @OptionGroup var connection: Connection
@@ -272,11 +272,13 @@ struct PruneSoak: AsyncParsableCommand {
         let end = finishedAt ?? samples.last!.seconds
         let rate = Double(jobs) / end
         let peak = samples.map(\.archived).max() ?? 0
-        // Completed jobs younger than the retention, plus what gathers between passes.
-        let bound = rate * Double(retention + pruneInterval)
+        // Completed jobs younger than the retention, plus what gathers between passes and
+        // during one (a pass works up to 2 s, and the leader returns a second later while
+        // behind).
+        let bound = rate * Double(retention + pruneInterval + 3)
         emit(["bench": "prune_soak", "jobs": jobs, "seconds": end, "jobs_per_second": rate, "retention_s": retention,
               "prune_interval_s": pruneInterval, "archive_peak": peak, "archive_bound": Int(bound),
-              "archive_at_end": samples.last!.archived, "bounded": Double(peak) <= bound * 1.1,
+              "archive_at_end": samples.last!.archived, "bounded": Double(peak) <= bound && samples.last!.archived == 0,
               "samples": samples.map { ["t": ($0.seconds * 10).rounded() / 10, "archived": $0.archived, "completed": $0.completed] }])
     }
 }
