@@ -65,10 +65,11 @@ public final class CaseWorker: Service, Sendable {
         database: PostgresConfiguration, configuration: CaseWorkerConfiguration, policy: TimeLimitPolicy,
         calendar: WorkCalendar, advisor: CaseAdvisor, logger: Logger = Logger(label: "worker")
     ) {
-        var database = database
+        var runtimeConfiguration = JobRuntimeConfiguration(queues: configuration.taskForces.map(\.rawValue), slots: configuration.concurrency)
+        runtimeConfiguration.lease = configuration.lease
+        // The worker's own sessions (case loading, its registry row) are bounded like the runtime's.
+        var database = runtimeConfiguration.boundingStatements(of: database)
         database.applicationName = "worker:\(configuration.name)"
-        let deadline = configuration.lease + .seconds(5)
-        database.statementDeadline = min(database.statementDeadline ?? deadline, deadline)
         self.database = database
         self.configuration = configuration
         self.logger = logger
@@ -76,10 +77,8 @@ public final class CaseWorker: Service, Sendable {
         let escalator = CaseEscalator(policy: policy, calendar: calendar)
         let recorder = ResolutionRecorder(escalator: escalator, worker: configuration.name, handlerName: configuration.handler.name)
         let enforcer = DeadlineEnforcer(escalator: escalator)
-        var runtimeConfiguration = JobRuntimeConfiguration(queues: configuration.taskForces.map(\.rawValue), slots: configuration.concurrency)
         runtimeConfiguration.workerName = configuration.name
         runtimeConfiguration.defaultTimeLimit = configuration.timeLimit
-        runtimeConfiguration.lease = configuration.lease
         runtimeConfiguration.heartbeatInterval = max(.milliseconds(200), configuration.lease / 3)
         runtimeConfiguration.pollInterval = configuration.poll
         runtimeConfiguration.pollOnly = configuration.pollOnly

@@ -4,15 +4,7 @@ import PostgresClient
 import TaskForces
 import Testing
 
-private func readAll(_ path: String, limit: Int = 100) throws -> [ImportRow] {
-    let reader = try ImportReader(path: path)
-    var rows: [ImportRow] = []
-    while true {
-        let batch = try reader.nextBatch(limit: limit)
-        if batch.isEmpty { return rows }
-        rows += batch
-    }
-}
+private func readAll(_ path: String) throws -> [ImportRow] { try readAllRows(path, batch: 100) }
 
 private func reason(_ row: ImportRow) -> String? {
     if case .failure(let error) = row.result { return error.reason }

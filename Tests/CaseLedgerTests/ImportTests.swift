@@ -5,15 +5,7 @@ import Testing
 
 @Suite("Import files")
 struct ImportReaderTests {
-    func readAll(_ path: String) throws -> [ImportRow] {
-        let reader = try ImportReader(path: path)
-        var rows: [ImportRow] = []
-        while true {
-            let batch = try reader.nextBatch(limit: 2)
-            if batch.isEmpty { return rows }
-            rows += batch
-        }
-    }
+    func readAll(_ path: String) throws -> [ImportRow] { try readAllRows(path, batch: 2) }
 
     @Test("JSONL: good rows parse; bad rows name their line and reason; nothing is dropped silently")
     func jsonlRows() throws {

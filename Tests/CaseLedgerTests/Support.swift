@@ -39,3 +39,14 @@ func temporaryFile(_ content: String, extension ext: String) throws -> String {
     try content.write(toFile: path, atomically: true, encoding: .utf8)
     return path
 }
+
+/// Every row of an import file, read in batches of `batch`.
+func readAllRows(_ path: String, batch: Int) throws -> [ImportRow] {
+    let reader = try ImportReader(path: path)
+    var rows: [ImportRow] = []
+    while true {
+        let next = try reader.nextBatch(limit: batch)
+        if next.isEmpty { return rows }
+        rows += next
+    }
+}

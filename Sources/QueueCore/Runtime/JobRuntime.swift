@@ -70,12 +70,8 @@ public final class JobRuntime: Service, Sendable {
         handlers: [String: JobHandler], hooks: JobRuntimeHooks = JobRuntimeHooks(),
         logger: Logger = Logger(label: "queue.runtime")
     ) {
-        var database = database
+        var database = configuration.boundingStatements(of: database)
         if database.applicationName == "taskforce" { database.applicationName = "queue-worker" }
-        // A statement that outlasts the lease cannot keep it anyway: drop the session and
-        // retry on a fresh one (a partition otherwise waits out TCP's minutes).
-        let deadline = configuration.lease + .seconds(5)
-        database.statementDeadline = min(database.statementDeadline ?? deadline, deadline)
         self.database = database
         self.configuration = configuration
         self.handlers = handlers

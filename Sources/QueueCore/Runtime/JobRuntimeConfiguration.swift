@@ -77,6 +77,16 @@ public struct JobRuntimeConfiguration: Sendable {
         self.maintenance = MaintenanceConfiguration()
     }
 
+    /// `database` with its statements bounded by the lease plus five seconds: a statement
+    /// that outlasts the lease cannot keep it anyway, so the session is dropped and the
+    /// work retried on a fresh one (a partition otherwise waits out TCP's minutes).
+    public func boundingStatements(of database: PostgresConfiguration) -> PostgresConfiguration {
+        var database = database
+        let deadline = lease + .seconds(5)
+        database.statementDeadline = min(database.statementDeadline ?? deadline, deadline)
+        return database
+    }
+
     var effectiveSelfFenceMargin: Duration {
         if let selfFenceMargin { return selfFenceMargin }
         return min(max(lease / 5, .seconds(3)), lease / 4)
