@@ -101,7 +101,7 @@ public struct CaseImporter: Sendable {
                     summary.rejected += 1
                 }
             }
-            for (outcome, _) in try await store(prepared, rows: goodRows, on: connection, reject: reject) {
+            for outcome in try await store(prepared, rows: goodRows, on: connection, reject: reject) {
                 if let outcome { summary.count(outcome) } else { summary.rejected += 1 }
             }
             summary.rows += rows.count
@@ -121,23 +121,20 @@ public struct CaseImporter: Sendable {
     private func store(
         _ prepared: [PreparedCase], rows: [ImportRow], on connection: PostgresConnection,
         reject: (ImportRow, String) throws -> Void
-    ) async throws -> [(IntakeOutcome?, ImportRow)] {
+    ) async throws -> [IntakeOutcome?] {
         do {
-            return zip(try await storeRetrying(prepared, on: connection), rows).map { ($0, $1) }
-        } catch let error as PostgresError where error.isDataError && prepared.count > 1 {
-            var results: [(IntakeOutcome?, ImportRow)] = []
+            return try await storeRetrying(prepared, on: connection)
+        } catch let error as PostgresError where error.isDataError {
+            var outcomes: [IntakeOutcome?] = []
             for (one, row) in zip(prepared, rows) {
                 do {
-                    results.append((try await storeRetrying([one], on: connection).first, row))
+                    outcomes.append(try await storeRetrying([one], on: connection).first)
                 } catch let error as PostgresError where error.isDataError {
                     try reject(row, "line \(row.line): the database refused the row: \(error.message)")
-                    results.append((nil, row))
+                    outcomes.append(nil)
                 }
             }
-            return results
-        } catch let error as PostgresError where error.isDataError {
-            try reject(rows[0], "line \(rows[0].line): the database refused the row: \(error.message)")
-            return [(nil, rows[0])]
+            return outcomes
         }
     }
 
