@@ -64,7 +64,9 @@ let package = Package(
         .target(
             name: "CaseLedger",
             dependencies: ["PostgresClient", "QueueCore", "TaskForces"],
-            swiftSettings: strictSettings
+            exclude: ["SQL"],
+            swiftSettings: strictSettings,
+            plugins: ["EmbedFiles"]
         ),
         // prctl(2) for the worker (variadic in C, so Swift needs a wrapper): a worker holds
         // the database's password and must not let its handlers read it from /proc.
@@ -79,7 +81,9 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Subprocess", package: "swift-subprocess"),
             ],
-            swiftSettings: strictSettings
+            exclude: ["SQL"],
+            swiftSettings: strictSettings,
+            plugins: ["EmbedFiles"]
         ),
         // Dashboards: the JSON API and self-contained web page over the `dashboard` views,
         // Prometheus metrics, health checks (Hummingbird).
@@ -91,7 +95,9 @@ let package = Package(
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Logging", package: "swift-log"),
             ],
-            swiftSettings: strictSettings
+            exclude: ["SQL"],
+            swiftSettings: strictSettings,
+            plugins: ["EmbedFiles"]
         ),
         // The project's schema: migrations/*.sql embedded into the binaries at build time.
         .target(
@@ -109,7 +115,9 @@ let package = Package(
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
-            swiftSettings: strictSettings
+            exclude: ["SQL"],
+            swiftSettings: strictSettings,
+            plugins: ["EmbedFiles"]
         ),
         .executableTarget(
             name: "Dispatcher",
@@ -164,7 +172,8 @@ let package = Package(
         ),
         .testTarget(
             name: "PostgresClientTests",
-            dependencies: ["PostgresClient", "Schema", "PostgresTestSupport"],
+            // The statement catalogue test reads the SQL of every target that has some.
+            dependencies: ["PostgresClient", "Schema", "PostgresTestSupport", "QueueCore", "CaseLedger", "CaseWorker", "Dashboard"],
             swiftSettings: strictSettings
         ),
         .testTarget(

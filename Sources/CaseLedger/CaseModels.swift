@@ -10,20 +10,15 @@ public enum CaseChannel: String, Sendable, CaseIterable, Codable {
     case `import`
 
     /// Parses a channel name (case-insensitive; `-` and spaces read as `_`).
-    /// - Throws: ``DomainError/invalidInput(_:)`` listing the valid channels.
+    /// - Throws: ``CaseError`` (`invalidInput`, field `channel`) listing the valid channels.
     public init(parsing text: String) throws {
         let key = text.trimmingCharacters(in: .whitespaces).lowercased()
             .replacingOccurrences(of: "-", with: "_").replacingOccurrences(of: " ", with: "_")
         guard let value = CaseChannel(rawValue: key) else {
-            throw DomainError.invalidInput("unknown channel \"\(text)\"; use one of: \(CaseChannel.allCases.map(\.rawValue).joined(separator: ", "))")
+            throw CaseError.invalidInput("unknown channel \"\(text)\"; use one of: \(CaseChannel.allCases.map(\.rawValue).joined(separator: ", "))", field: "channel")
         }
         self = value
     }
-}
-
-/// The state of a case. See `migrations/0003_cases.sql`.
-public enum CaseState: String, Sendable, Codable, CaseIterable {
-    case triage, open, resolved, rejected, escalated, merged, cancelled
 }
 
 /// A problem to take in.

@@ -88,14 +88,6 @@ enum CaseHandlers {
 /// the worker dies, or when the worker's leases lapse unrenewed (``LeaseFence``: the
 /// worker is frozen or cut off), the watchdog kills the group.
 public enum ExecHandler {
-    /// Why a run failed: exit status or invalid output, with the tail of stderr.
-    public struct Failure: Error, CustomStringConvertible {
-        public let reason: String
-        public let stderrTail: String
-        public var description: String {
-            stderrTail.isEmpty ? reason : "\(reason); stderr: \(stderrTail)"
-        }
-    }
 
     /// The most of a program's stderr kept in a job error (its end, where the reason usually is).
     public static let stderrTailLimit = 2_000
@@ -130,12 +122,12 @@ public enum ExecHandler {
         // Scrubbed whole, then cut: a secret cannot survive by straddling the cut.
         let tail = String(scrub(stderr).suffix(stderrTailLimit)).trimmingCharacters(in: .whitespacesAndNewlines)
         guard case .exited(0) = result.terminationStatus else {
-            throw Failure(reason: "handler \(describe(result.terminationStatus))", stderrTail: tail)
+            throw HandlerError(code: .exited, reason: "handler \(describe(result.terminationStatus))", stderrTail: tail)
         }
         do {
             return try Resolution.parse(result.standardOutput)
         } catch {
-            throw Failure(reason: scrub("invalid handler output: \(error)"), stderrTail: tail)
+            throw HandlerError(code: .invalidOutput, reason: scrub("invalid handler output: \(error)"), stderrTail: tail)
         }
     }
 
@@ -144,7 +136,7 @@ public enum ExecHandler {
     static func caseFile(_ data: Data) throws -> FileDescriptor {
         var template = Array((NSTemporaryDirectory() + "taskforce-case-XXXXXX").utf8CString)
         let fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
-        guard fd >= 0 else { throw Failure(reason: "cannot create the handler's input file: errno \(errno)", stderrTail: "") }
+        guard fd >= 0 else { throw HandlerError(code: .io, reason: "cannot create the handler's input file: errno \(errno)", stderrTail: "") }
         template.withUnsafeBufferPointer { _ = unlink($0.baseAddress!) }
         let file = FileDescriptor(rawValue: fd)
         do {
@@ -152,7 +144,7 @@ public enum ExecHandler {
             _ = try file.seek(offset: 0, from: .start)
         } catch {
             try? file.close()
-            throw Failure(reason: "cannot write the handler's input file: \(error)", stderrTail: "")
+            throw HandlerError(code: .io, reason: "cannot write the handler's input file: \(error)", stderrTail: "")
         }
         return file
     }

@@ -74,9 +74,9 @@ public final class CaseWorker: Service, Sendable {
         self.configuration = configuration
         self.logger = logger
         self.pool = ConnectionPool(configuration: database, maximumConnections: 2)
-        let escalator = CaseEscalator(policy: policy, calendar: calendar)
-        let recorder = ResolutionRecorder(escalator: escalator, worker: configuration.name, handlerName: configuration.handler.name)
-        let enforcer = DeadlineEnforcer(escalator: escalator)
+        let lifecycle = CaseLifecycle(policy: policy, calendar: calendar)
+        let recorder = ResolutionRecorder(lifecycle: lifecycle, worker: configuration.name, handlerName: configuration.handler.name)
+        let enforcer = DeadlineEnforcer(lifecycle: lifecycle)
         runtimeConfiguration.workerName = configuration.name
         runtimeConfiguration.defaultTimeLimit = configuration.timeLimit
         runtimeConfiguration.heartbeatInterval = max(.milliseconds(200), configuration.lease / 3)

@@ -54,15 +54,9 @@ public enum DashboardApp {
     /// Parses `HOST:PORT` (e.g. `127.0.0.1:8080`, `0.0.0.0:9100`).
     public static func parseListen(_ text: String) throws -> (host: String, port: Int) {
         guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]), (1...65_535).contains(port) else {
-            throw ListenAddressError(text: text)
+            throw DashboardError(code: .invalidListenAddress, message: "listen address \"\(text)\" must be HOST:PORT, e.g. 127.0.0.1:8080", field: "listen")
         }
         let host = String(text[..<colon])
         return (host.isEmpty ? "127.0.0.1" : host, port)
     }
-}
-
-/// A `--listen` value that is not `HOST:PORT`.
-public struct ListenAddressError: Error, CustomStringConvertible {
-    public let text: String
-    public var description: String { "listen address \"\(text)\" must be HOST:PORT, e.g. 127.0.0.1:8080" }
 }

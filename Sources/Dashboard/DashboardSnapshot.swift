@@ -110,9 +110,9 @@ public struct DashboardSnapshot: Sendable, Codable {
         let aggregatesAsOf: Date
         if let maxStaleness {
             let milliseconds = max(1_000, Int(maxStaleness / .milliseconds(1)))
-            aggregatesAsOf = try await connection.query(DashboardQueries.refreshIfStale, milliseconds).first!.decode("as_of")
+            aggregatesAsOf = try await connection.query(DashboardQueries.refreshIfStale, milliseconds).firstRow().decode("as_of")
         } else {
-            aggregatesAsOf = try await connection.query(DashboardQueries.freshness).first!.decode("aggregates_as_of")
+            aggregatesAsOf = try await connection.query(DashboardQueries.freshness).firstRow().decode("aggregates_as_of")
         }
         var summaries: [String: TaskForceSummary] = [:]
         for taskForce in TaskForce.departments {

@@ -10,6 +10,15 @@ public struct QueryResult: Sendable, Sequence {
     public var count: Int { rows.count }
     public var isEmpty: Bool { rows.isEmpty }
     public var first: PostgresRow? { rows.first }
+
+    /// The first row of a statement that always returns one (an aggregate, a function
+    /// call); a `decoding` error, never a crash, when it returned none.
+    public func firstRow() throws -> PostgresRow {
+        guard let row = rows.first else {
+            throw PostgresError(code: .decoding, message: "the statement returned no row where one was expected")
+        }
+        return row
+    }
 }
 
 /// Maps column names to indexes; shared by every row of one result.

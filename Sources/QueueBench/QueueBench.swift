@@ -135,7 +135,7 @@ struct Process: AsyncParsableCommand {
         // Only this run's jobs count (the soak runs several rounds on one archive).
         let baseline = try await db.query("""
             SELECT greatest((SELECT coalesce(max(id), 0) FROM queue_jobs), (SELECT coalesce(max(id), 0) FROM queue_job_archive))
-            """).first!.decode(0, as: Int64.self)
+            """).firstRow().decode(0, as: Int64.self)
         if resolution {
             try await db.executeScript("""
                 INSERT INTO cases (text, channel, language, task_force, routing_source, state, due_at, warn_at, original_due_at)
@@ -168,10 +168,10 @@ struct Process: AsyncParsableCommand {
         let row = try await db.query("""
             SELECT count(*) AS done, extract(epoch FROM max(finished_at) - min(attempted_at)) AS seconds
             FROM queue_job_archive WHERE id > $1
-            """, baseline).first!
+            """, baseline).firstRow()
         let done: Int = try row.decode("done")
         let elapsed: Double = try row.decode("seconds")
-        let resolutions = try await db.query("SELECT count(*) FROM resolutions").first!.decode(0, as: Int.self)
+        let resolutions = try await db.query("SELECT count(*) FROM resolutions").firstRow().decode(0, as: Int.self)
         await db.close()
         emit(["bench": resolution ? "process_resolution" : "process_noop", "jobs": jobs, "completed": done, "processes": processes,
               "slots": slots, "seconds": elapsed, "jobs_per_second": Double(done) / elapsed, "resolutions": resolutions])
@@ -201,7 +201,7 @@ struct Runner: AsyncParsableCommand {
             let result = Resolution(outcome: .resolved, summary: "bench", measures: [9], responsibleUnit: "unit", reply: "ok").json()
             handlers = [CaseJob.kind: { _ in .completed(result: result) }]
             let recorder = ResolutionRecorder(
-                escalator: CaseEscalator(policy: try TimeLimitPolicy.bundledDefault(), calendar: try WorkCalendar.bundledDefault()),
+                lifecycle: CaseLifecycle(policy: try TimeLimitPolicy.bundledDefault(), calendar: try WorkCalendar.bundledDefault()),
                 worker: configuration.workerName, handlerName: "bench")
             hooks = recorder.hooks
         } else {
@@ -218,7 +218,7 @@ struct Runner: AsyncParsableCommand {
             let busy = try await db.query("""
                 SELECT EXISTS (SELECT 1 FROM queue_jobs WHERE queue = $1 AND state = 'available')
                     OR EXISTS (SELECT 1 FROM queue_jobs WHERE state = 'running')
-                """, queue).first!.decode(0, as: Bool.self)
+                """, queue).firstRow().decode(0, as: Bool.self)
             if !busy { break }
         }
         runtime.stop()
@@ -258,7 +258,7 @@ struct PruneSoak: AsyncParsableCommand {
         var finishedAt: Double?
         while true {
             try await Task.sleep(for: .seconds(1))
-            let archived = try await db.query("SELECT count(*) FROM queue_job_archive").first!.decode(0, as: Int.self)
+            let archived = try await db.query("SELECT count(*) FROM queue_job_archive").firstRow().decode(0, as: Int.self)
             let completed = runtimes.map(\.statistics.completed).reduce(0, +)
             let now = seconds(since: started)
             samples.append((now, archived, completed))
@@ -358,7 +358,7 @@ struct Sizes: AsyncParsableCommand {
             SELECT pg_relation_size('queue_jobs') AS jobs_heap, pg_indexes_size('queue_jobs') AS jobs_indexes,
                    pg_relation_size('queue_job_archive') AS archive_heap, pg_indexes_size('queue_job_archive') AS archive_indexes,
                    (SELECT count(*) FROM queue_jobs) AS jobs_rows, (SELECT count(*) FROM queue_job_archive) AS archive_rows
-            """).first!
+            """).firstRow()
         await db.close()
         emit(["bench": "sizes", "label": label, "jobs_heap": try row.decode("jobs_heap", as: Int.self),
               "jobs_indexes": try row.decode("jobs_indexes", as: Int.self), "archive_heap": try row.decode("archive_heap", as: Int.self),

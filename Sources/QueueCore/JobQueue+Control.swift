@@ -36,7 +36,7 @@ extension JobQueue {
     /// Jobs per queue and state (completed ones counted from the archive).
     public static func counts(on connection: PostgresConnection) async throws -> [QueueCount] {
         try await connection.query(JobQueries.counts).map { row in
-            QueueCount(queue: try row.decode("queue"), state: JobState(rawValue: try row.decode("state")) ?? .available,
+            QueueCount(queue: try row.decode("queue"), state: try JobState(stored: try row.decode("state")),
                        jobs: try row.decode("jobs"))
         }
     }
@@ -48,7 +48,7 @@ extension JobQueue {
         return JobRecord(
             id: try row.decode("id"), queue: try row.decode("queue"), kind: try row.decode("kind"),
             payload: try row.decode("payload"), priority: Int16(try row.decode("priority", as: Int.self)),
-            state: JobState(rawValue: try row.decode("state")) ?? .available,
+            state: try JobState(stored: try row.decode("state")),
             attempt: try row.decode("attempt"), maxAttempts: try row.decode("max_attempts"), errors: errors,
             uniqueKey: try row.decode("unique_key"), runAt: try row.decode("run_at"),
             createdAt: try row.decode("created_at"), attemptedAt: try row.decode("attempted_at"),

@@ -191,7 +191,7 @@ public enum JobQueue {
             failures.map { String($0.error.prefix(8_000)) }, failures.map { $0.retryDelay.milliseconds }, failures.map(\.discard))
         var states: [JobLease: JobState] = [:]
         for row in rows {
-            states[JobLease(id: try row.decode("id"), token: try row.decode("lease_token"))] = JobState(rawValue: try row.decode("state"))
+            states[JobLease(id: try row.decode("id"), token: try row.decode("lease_token"))] = try JobState(stored: try row.decode("state"))
         }
         return states
     }
@@ -228,23 +228,5 @@ public enum JobQueue {
         guard !leases.isEmpty else { return [] }
         let rows = try await connection.query(JobQueries.extendLeases, leases.map(\.id), leases.map(\.token), lease.milliseconds)
         return Set(try rows.map { try $0.decode(0, as: Int64.self) })
-    }
-}
-
-/// Errors of the queue's own rules (database errors are `PostgresError`).
-public enum QueueError: Error, CustomStringConvertible, Sendable {
-    /// The job cannot be enqueued as given; the message says what to change.
-    case invalidJob(String)
-    /// No job has this id.
-    case notFound(Int64)
-    /// The job is not in a state the operation applies to.
-    case wrongState(id: Int64, operation: String)
-
-    public var description: String {
-        switch self {
-        case .invalidJob(let reason): return "invalid job: \(reason)"
-        case .notFound(let id): return "no job with id \(id)"
-        case .wrongState(let id, let operation): return "job \(id) cannot be \(operation) in its current state"
-        }
     }
 }

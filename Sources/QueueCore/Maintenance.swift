@@ -39,7 +39,7 @@ public enum QueueMaintenance {
             report.rescuedJobs.append(RescuedJob(
                 id: try row.decode("id"), queue: try row.decode("queue"), kind: try row.decode("kind"),
                 payload: try row.decode("payload"), attempt: try row.decode("attempt"), maxAttempts: try row.decode("max_attempts"),
-                newState: JobState(rawValue: state) ?? .available, worker: try row.decode("worker")))
+                newState: try JobState(stored: state), worker: try row.decode("worker")))
             if state == JobState.discarded.rawValue {
                 report.discardedByRescue += 1
             } else {

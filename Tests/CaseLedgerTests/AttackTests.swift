@@ -252,10 +252,10 @@ struct AttackTests {
         #expect(try forged.decode(0, as: String.self) == "operator:alice")
         #expect(try forged.decode(1, as: String.self) == setup.tax.name)
         // A move through case_redispatch is signed by the caller's login; its label is only `via`.
-        _ = try await CaseRedispatch.move(.init(
-            caseID: setup.taxCase, text: "", from: "tax", to: .legal, level: 0, urgent: false, kind: nil,
-            deadlineFrom: Date(), source: "corrected", eventType: "rerouted", reason: "litigation", actor: "operator:alice"),
-            policy: Shared.policy, calendar: Shared.calendar, on: tax)
+        _ = try await Shared.lifecycle.redispatch(.init(
+            caseID: setup.taxCase, to: .legal, level: 0, urgent: false, kind: nil,
+            deadlineFrom: Date(), source: "corrected", event: .rerouted, reason: "litigation", actor: "operator:alice"),
+            fromJob: nil, on: tax)
         let moved = try #require(try await setup.owner.query(
             "SELECT actor, login::text, data->>'via' FROM case_events WHERE case_id = $1 AND type = 'rerouted'", setup.taxCase).first)
         #expect(try moved.decode(0, as: String.self) == setup.tax.name)

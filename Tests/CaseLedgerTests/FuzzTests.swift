@@ -62,7 +62,7 @@ struct FuzzTests {
                 }
                 for row in rows {
                     if case .failure(let error) = row.result {
-                        #expect(error.reason.hasPrefix("line \(row.line)"), "\(ext) iteration \(iteration): \(error.reason)")
+                        #expect(error.message.hasPrefix("line \(row.line)"), "\(ext) iteration \(iteration): \(error.message)")
                     }
                 }
                 // Line numbers only move forward and stay within the file.

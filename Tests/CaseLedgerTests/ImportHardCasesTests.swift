@@ -7,7 +7,7 @@ import Testing
 private func readAll(_ path: String) throws -> [ImportRow] { try readAllRows(path, batch: 100) }
 
 private func reason(_ row: ImportRow) -> String? {
-    if case .failure(let error) = row.result { return error.reason }
+    if case .failure(let error) = row.result { return error.message }
     return nil
 }
 

@@ -26,7 +26,7 @@ struct ImportReaderTests {
         #expect(good[0].urgent && good[0].externalID == "a1" && good[0].channel == .import)
         #expect(good[1].taskForce == .financing)
         #expect(good[1].receivedAt == Date(timeIntervalSince1970: 1_772_415_000))
-        let errors = rows.compactMap { row -> String? in if case .failure(let error) = row.result { return error.reason } else { return nil } }
+        let errors = rows.compactMap { row -> String? in if case .failure(let error) = row.result { return error.message } else { return nil } }
         #expect(errors.count == 5)
         #expect(errors[0].hasPrefix("line 2:") && errors[0].contains("empty"))
         #expect(errors[1].hasPrefix("line 3:") && errors[1].contains("JSON"))
@@ -48,7 +48,7 @@ struct ImportReaderTests {
         #expect(good.map(\.text) == ["Refund, please", "He said \"pay us\"\nnow", "稅費減免沒有落實"])
         #expect(good.map(\.enterprise) == ["Acme", "Beta, Ltd", "丙公司"])
         #expect(rows.map(\.line) == [2, 3, 5, 6])
-        if case .failure(let error) = rows[2].result { #expect(error.reason.contains("line 5")) } else { Issue.record("expected a rejected row") }
+        if case .failure(let error) = rows[2].result { #expect(error.message.contains("line 5")) } else { Issue.record("expected a rejected row") }
     }
 
     @Test("invalid UTF-8 is rejected for its line only")
@@ -60,16 +60,16 @@ struct ImportReaderTests {
         try data.write(to: URL(fileURLWithPath: path))
         let rows = try readAll(path)
         #expect(rows.compactMap { try? $0.result.get().text } == ["ok one", "ok two"])
-        if case .failure(let error) = rows[1].result { #expect(error.reason.contains("UTF-8")) } else { Issue.record("expected a rejected row") }
+        if case .failure(let error) = rows[1].result { #expect(error.message.contains("UTF-8")) } else { Issue.record("expected a rejected row") }
     }
 
     @Test("a CSV without a text column, an unknown extension and a missing file are clear errors")
     func fileErrors() throws {
         let path = try temporaryFile("name,phone\nA,1\n", extension: "csv")
         let rows = try readAll(path)
-        if case .failure(let error) = rows.first?.result { #expect(error.reason.contains("\"text\"")) } else { Issue.record("expected a header error") }
-        #expect(throws: ImportError.self) { try ImportReader(path: "/nonexistent/file.jsonl") }
-        #expect(throws: ImportError.self) { try ImportReader(path: "/tmp/file.xlsx") }
+        if case .failure(let error) = rows.first?.result { #expect(error.message.contains("\"text\"")) } else { Issue.record("expected a header error") }
+        #expect(throws: CaseError.self) { try ImportReader(path: "/nonexistent/file.jsonl") }
+        #expect(throws: CaseError.self) { try ImportReader(path: "/tmp/file.xlsx") }
     }
 }
 
@@ -109,7 +109,7 @@ struct BulkImportTests {
     func missingFile() async throws {
         let fixture = try await LedgerFixture.make("missing_file")
         defer { Task { await fixture.close() } }
-        await #expect(throws: ImportError.self) {
+        await #expect(throws: CaseError.self) {
             _ = try await CaseImporter(intake: Shared.intake).run(path: "/nonexistent/cases.jsonl", on: fixture.connection)
         }
     }

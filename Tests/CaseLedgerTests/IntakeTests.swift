@@ -104,7 +104,7 @@ struct IntakeTests {
         #expect(throws: DomainError.self) { try Shared.intake.prepare(CaseInput(text: String(repeating: "税", count: 20_001))) }
         #expect(throws: DomainError.self) { try Shared.intake.prepare(CaseInput(text: "a\u{0}b")) }
         #expect(throws: DomainError.self) { try Shared.intake.prepare(CaseInput(text: "refund", kind: "no_such_kind")) }
-        #expect(throws: DomainError.self) { try CaseChannel(parsing: "fax") }
+        #expect(throws: CaseError.self) { try CaseChannel(parsing: "fax") }
         #expect(throws: DomainError.self) { try TaskForce(parsing: "police") }
     }
 
@@ -136,9 +136,8 @@ struct RerouteTests {
         // A worker already holds the old job.
         let held = try await JobQueue.claim(queues: ["credit"], limit: 1, lease: .seconds(30), worker: "w", on: fixture.connection)
         #expect(held.map(\.id) == [oldJob])
-        let newJob = try await CaseOperations.reroute(
-            outcome.caseID, to: .legal, reason: "court enforcement is legal", actor: "tester",
-            policy: Shared.policy, calendar: Shared.calendar, on: fixture.connection)
+        let newJob = try await Shared.lifecycle.reroute(
+            outcome.caseID, to: .legal, reason: "court enforcement is legal", actor: "tester", on: fixture.connection)
         #expect(try await JobQueue.record(newJob, on: fixture.connection)?.queue == "legal")
         #expect(try await JobQueue.record(oldJob, on: fixture.connection)?.state == .cancelled)
         #expect(try await JobQueue.complete(held.map(\.lease), on: fixture.connection).isEmpty)
@@ -156,9 +155,8 @@ struct RerouteTests {
         let fixture = try await LedgerFixture.make("assign")
         defer { Task { await fixture.close() } }
         let outcome = try await fixture.submit([CaseInput(text: "有个事想咨询一下", taskForce: .triage)])[0]
-        let job = try await CaseOperations.reroute(
-            outcome.caseID, to: .financing, reason: "caller explained: loan extension", actor: "tester",
-            policy: Shared.policy, calendar: Shared.calendar, on: fixture.connection)
+        let job = try await Shared.lifecycle.reroute(
+            outcome.caseID, to: .financing, reason: "caller explained: loan extension", actor: "tester", on: fixture.connection)
         #expect(try await JobQueue.record(job, on: fixture.connection)?.queue == "financing")
         let record = try #require(try await CaseOperations.record(outcome.caseID, on: fixture.connection))
         #expect(record.state == .open)
@@ -171,12 +169,12 @@ struct RerouteTests {
         let fixture = try await LedgerFixture.make("reroute_refused")
         defer { Task { await fixture.close() } }
         let outcome = try await fixture.submit([CaseInput(text: "x", taskForce: .tax)])[0]
-        try await CaseOperations.cancel(outcome.caseID, reason: "withdrawn", actor: "tester", on: fixture.connection)
-        await #expect(throws: CaseOperations.OperationError.self) {
-            try await CaseOperations.reroute(outcome.caseID, to: .legal, reason: "r", actor: "t", policy: Shared.policy, calendar: Shared.calendar, on: fixture.connection)
+        try await Shared.lifecycle.cancel(outcome.caseID, reason: "withdrawn", actor: "tester", on: fixture.connection)
+        await #expect(throws: CaseError.self) {
+            try await Shared.lifecycle.reroute(outcome.caseID, to: .legal, reason: "r", actor: "t", on: fixture.connection)
         }
-        await #expect(throws: CaseOperations.OperationError.noSuchCase(424_242)) {
-            try await CaseOperations.cancel(424_242, reason: "r", actor: "t", on: fixture.connection)
+        await #expect(throws: CaseError.noSuchCase(424_242)) {
+            try await Shared.lifecycle.cancel(424_242, reason: "r", actor: "t", on: fixture.connection)
         }
         #expect(try await JobQueue.record(outcome.jobID!, on: fixture.connection)?.state == .cancelled)
     }

@@ -79,19 +79,19 @@ struct RoleTests {
         let tax = try await setup.login("taskforce_worker_tax")
         defer { Task { await tax.close(); await setup.owner.close() } }
         let denied = await #expect(throws: PostgresError.self) {
-            try await CaseRedispatch.move(.init(
-                caseID: setup.legalCase, text: "", from: "legal", to: .tax, level: 0, urgent: false, kind: nil,
-                deadlineFrom: Date(), source: "corrected", eventType: "rerouted", reason: "grab", actor: "tax-w"),
-                policy: Shared.policy, calendar: Shared.calendar, on: tax)
+            try await Shared.lifecycle.redispatch(.init(
+                caseID: setup.legalCase, to: .tax, level: 0, urgent: false, kind: nil,
+                deadlineFrom: Date(), source: "corrected", event: .rerouted, reason: "grab", actor: "tax-w"),
+                fromJob: nil, on: tax)
         }
         #expect(denied?.isInsufficientPrivilege == true)
         // The refusal says the same as for a case that does not exist: nothing leaks.
         #expect(denied?.message.contains("not found, or not yours") == true)
         #expect(denied?.message.contains("legal") == false)
-        let job = try #require(try await CaseRedispatch.move(.init(
-            caseID: setup.taxCase, text: "", from: "tax", to: .legal, level: 0, urgent: false, kind: nil,
-            deadlineFrom: Date(), source: "corrected", eventType: "rerouted", reason: "litigation", actor: "tax-w"),
-            policy: Shared.policy, calendar: Shared.calendar, on: tax))
+        let job = try #require(try await Shared.lifecycle.redispatch(.init(
+            caseID: setup.taxCase, to: .legal, level: 0, urgent: false, kind: nil,
+            deadlineFrom: Date(), source: "corrected", event: .rerouted, reason: "litigation", actor: "tax-w"),
+            fromJob: nil, on: tax))
         #expect(try await setup.owner.query("SELECT queue FROM queue_jobs WHERE id = $1", job).first?.decode(0, as: String.self) == "legal")
         // Moved away: now invisible to the tax department.
         #expect(try await tax.query("SELECT count(*) FROM cases").first?.decode(0, as: Int.self) == 0)

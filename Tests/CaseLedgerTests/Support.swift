@@ -12,6 +12,7 @@ enum Shared {
     static let intake = CaseIntake(
         classifier: RoutingClassifier(model: try! RoutingModel.bundled(), normalizer: normalizer),
         policy: policy, calendar: calendar)
+    static let lifecycle = CaseLifecycle(policy: policy, calendar: calendar)
 }
 
 struct LedgerFixture {

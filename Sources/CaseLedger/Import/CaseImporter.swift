@@ -57,7 +57,7 @@ public struct CaseImporter: Sendable {
     ///   - connection: where the cases go.
     ///   - onReject: called with each rejected row's message (line number and reason).
     ///   - onProgress: called after each batch with rows done and bytes read.
-    /// - Throws: ``ImportError`` when the file itself cannot be read; database errors
+    /// - Throws: ``CaseError`` when the file itself cannot be read; database errors
     ///   after five retries of a batch.
     public func run(
         path: String, on connection: PostgresConnection,
@@ -73,7 +73,7 @@ public struct CaseImporter: Sendable {
             if rejects == nil {
                 guard FileManager.default.createFile(atPath: rejectsPath, contents: nil),
                       let handle = FileHandle(forWritingAtPath: rejectsPath) else {
-                    throw ImportError("cannot write the rejects file \(rejectsPath)")
+                    throw CaseError.importProblem("cannot write the rejects file \(rejectsPath)")
                 }
                 rejects = handle
             }
@@ -97,7 +97,7 @@ public struct CaseImporter: Sendable {
                         summary.rejected += 1
                     }
                 case .failure(let error):
-                    try reject(row, error.reason)
+                    try reject(row, error.message)
                     summary.rejected += 1
                 }
             }

@@ -6,14 +6,7 @@ import TaskForces
 public struct ImportRow: Sendable {
     public let line: Int
     public let raw: String
-    public let result: Result<CaseInput, ImportError>
-}
-
-/// Why a row was rejected.
-public struct ImportError: Error, Sendable, CustomStringConvertible, Equatable {
-    public let reason: String
-    public init(_ reason: String) { self.reason = reason }
-    public var description: String { reason }
+    public let result: Result<CaseInput, CaseError>
 }
 
 /// Streams `.jsonl` and `.csv` files in batches, never holding the whole file.
@@ -37,7 +30,7 @@ public final class ImportReader {
     public let totalBytes: Int
 
     /// Opens a file; the format comes from its extension (`.jsonl`, `.ndjson`, `.json` or `.csv`).
-    /// - Throws: ``ImportError`` when the file is missing, unreadable, or of another type.
+    /// - Throws: ``CaseError`` (`importFile`) when the file is missing, unreadable, or of another type.
     public init(path: String) throws {
         self.path = path
         let lower = path.lowercased()
@@ -46,10 +39,10 @@ public final class ImportReader {
         } else if lower.hasSuffix(".jsonl") || lower.hasSuffix(".ndjson") || lower.hasSuffix(".json") {
             format = .jsonl
         } else {
-            throw ImportError("\(path): unknown file type; use a .jsonl or .csv file")
+            throw CaseError.importProblem("\(path): unknown file type; use a .jsonl or .csv file")
         }
         guard let handle = FileHandle(forReadingAtPath: path) else {
-            throw ImportError("\(path): no such file, or it cannot be read")
+            throw CaseError.importProblem("\(path): no such file, or it cannot be read")
         }
         self.handle = handle
         let attributes = try? FileManager.default.attributesOfItem(atPath: path)
@@ -313,7 +306,7 @@ public final class ImportReader {
         var bytes = record.bytes
         if record.line == 1, bytes.starts(with: [0xEF, 0xBB, 0xBF]) { bytes.removeFirst(3) }
         let raw = String(decoding: bytes, as: UTF8.self)
-        func reject(_ reason: String) -> ImportRow { ImportRow(line: record.line, raw: raw, result: .failure(ImportError("line \(record.line): \(reason)"))) }
+        func reject(_ reason: String) -> ImportRow { ImportRow(line: record.line, raw: raw, result: .failure(CaseError.importProblem("line \(record.line): \(reason)", line: record.line))) }
         if let problem = record.problem { return reject(problem) }
         guard String(validating: bytes, as: UTF8.self) != nil else { return reject("not valid UTF-8; save the file as UTF-8") }
         switch format {
@@ -345,8 +338,8 @@ public final class ImportReader {
                 let names = texts.map { $0.trimmingCharacters(in: .whitespaces).lowercased() }
                 csvHeader = names
                 if !names.contains("text") {
-                    return ImportRow(line: record.line, raw: raw, result: .failure(ImportError(
-                        "line \(record.line): the header has no \"text\" column (found: \(names.joined(separator: ", "))); the first line must name the columns")))
+                    return ImportRow(line: record.line, raw: raw, result: .failure(CaseError.importProblem(
+                        "line \(record.line): the header has no \"text\" column (found: \(names.joined(separator: ", "))); the first line must name the columns", line: record.line)))
                 }
                 return nil
             }
@@ -364,14 +357,14 @@ public final class ImportReader {
         do {
             return ImportRow(line: line, raw: raw, result: .success(try Self.caseInput(fields)))
         } catch {
-            return ImportRow(line: line, raw: raw, result: .failure(ImportError("line \(line): \(error)")))
+            return ImportRow(line: line, raw: raw, result: .failure(CaseError.importProblem("line \(line): \(error)", line: line, field: (error as? CaseError)?.field)))
         }
     }
 
     /// Builds a case input from named fields.
     static func caseInput(_ fields: [String: String]) throws -> CaseInput {
-        guard let text = fields["text"] else { throw ImportError("field \"text\" is missing; it is required") }
-        if let problem = Self.problem(in: text) { throw ImportError("field \"text\": \(problem)") }
+        guard let text = fields["text"] else { throw CaseError.importProblem("field \"text\" is missing; it is required", field: "text") }
+        if let problem = Self.problem(in: text) { throw CaseError.importProblem("field \"text\": \(problem)", field: "text") }
         var input = CaseInput(text: text, channel: .import)
         input.keyedByContent = true
         input.enterprise = fields["enterprise"]?.trimmingCharacters(in: .whitespaces)
@@ -379,21 +372,21 @@ public final class ImportReader {
         input.externalID = fields["external_id"]?.trimmingCharacters(in: .whitespaces)
         input.kind = fields["kind"]?.trimmingCharacters(in: .whitespaces)
         if let channel = fields["channel"] {
-            do { input.channel = try CaseChannel(parsing: channel) } catch { throw ImportError("field \"channel\": \(error)") }
+            do { input.channel = try CaseChannel(parsing: channel) } catch { throw CaseError.importProblem("field \"channel\": \(error)", field: "channel") }
         }
         if let taskForce = fields["task_force"] {
-            do { input.taskForce = try TaskForce(parsing: taskForce) } catch { throw ImportError("field \"task_force\": \(error)") }
+            do { input.taskForce = try TaskForce(parsing: taskForce) } catch { throw CaseError.importProblem("field \"task_force\": \(error)", field: "task_force") }
         }
         if let urgent = fields["urgent"]?.lowercased() {
             switch urgent {
             case "true", "1", "yes", "y", "是": input.urgent = true
             case "false", "0", "no", "n", "否": input.urgent = false
-            default: throw ImportError("field \"urgent\": \"\(urgent)\" is not true/false")
+            default: throw CaseError.importProblem("field \"urgent\": \"\(urgent)\" is not true/false", field: "urgent")
             }
         }
         if let received = fields["received_at"] {
             guard let date = ISO8601DateFormatter().date(from: received) ?? ISO8601DateFormatter.withFraction.date(from: received) else {
-                throw ImportError("field \"received_at\": \"\(received)\" is not an ISO 8601 time like 2026-03-02T09:30:00+08:00")
+                throw CaseError.importProblem("field \"received_at\": \"\(received)\" is not an ISO 8601 time like 2026-03-02T09:30:00+08:00", field: "received_at")
             }
             input.receivedAt = date
         }

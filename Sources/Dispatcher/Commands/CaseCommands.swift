@@ -179,9 +179,8 @@ struct RerouteCommand: AsyncParsableCommand {
     func run() async throws {
         let (timeLimits, calendar) = try policy.load()
         try await database.withConnection("dispatcher-reroute") { connection in
-            let job = try await CaseOperations.reroute(
-                id, to: try TaskForce(parsing: to), reason: reason, actor: operatorName(actor),
-                policy: timeLimits, calendar: calendar, on: connection)
+            let job = try await CaseLifecycle(policy: timeLimits, calendar: calendar).reroute(
+                id, to: try TaskForce(parsing: to), reason: reason, actor: operatorName(actor), on: connection)
             print("case \(id) rerouted to \(to) (job \(job)); correction kept for `dispatcher train --with-corrections`")
         }
     }
@@ -224,9 +223,8 @@ struct TriageCommand: AsyncParsableCommand {
         func run() async throws {
             let (timeLimits, calendar) = try policy.load()
             try await database.withConnection("dispatcher-triage") { connection in
-                let job = try await CaseOperations.reroute(
-                    id, to: try TaskForce(parsing: to), reason: reason, actor: operatorName(actor),
-                    policy: timeLimits, calendar: calendar, on: connection)
+                let job = try await CaseLifecycle(policy: timeLimits, calendar: calendar).reroute(
+                    id, to: try TaskForce(parsing: to), reason: reason, actor: operatorName(actor), on: connection)
                 print("case \(id) assigned to \(to) (job \(job))")
             }
         }
@@ -239,10 +237,12 @@ struct CancelCommand: AsyncParsableCommand {
     @Option(help: "Why.") var reason = "cancelled by operator"
     @Option(help: "Recorded as who decided.") var actor: String?
     @OptionGroup var database: DatabaseOptions
+    @OptionGroup var policy: PolicyOptions
 
     func run() async throws {
+        let (timeLimits, calendar) = try policy.load()
         try await database.withConnection("dispatcher-cancel") { connection in
-            try await CaseOperations.cancel(id, reason: reason, actor: operatorName(actor), on: connection)
+            try await CaseLifecycle(policy: timeLimits, calendar: calendar).cancel(id, reason: reason, actor: operatorName(actor), on: connection)
             print("case \(id) cancelled")
         }
     }

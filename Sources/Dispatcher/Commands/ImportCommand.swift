@@ -44,7 +44,7 @@ struct ImportCommand: AsyncParsableCommand {
                     path: file, on: connection,
                     onReject: { printError("rejected \($0)") },
                     onProgress: { rows, bytes, total in progress.update(rows: rows, bytes: bytes, total: total, elapsed: Date().timeIntervalSince(started)) })
-            } catch let error as ImportError {
+            } catch let error as CaseError where error.code == .importFile {
                 progress.finish()
                 printError("import: \(error)")
                 throw ExitCode(1)

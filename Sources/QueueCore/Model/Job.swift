@@ -7,6 +7,14 @@ public enum JobState: String, Sendable, CaseIterable, Codable {
 
     /// Whether the job will not run again (unless an operator retries it).
     public var isFinal: Bool { self == .completed || self == .discarded || self == .cancelled }
+
+    /// Parses a state read from the database; an unknown one is an error, never a guess.
+    public init(stored text: String) throws(QueueError) {
+        guard let state = JobState(rawValue: text) else {
+            throw QueueError(code: .unknownValue, message: "job state \"\(text)\" is unknown to this program; upgrade it")
+        }
+        self = state
+    }
 }
 
 /// A job to enqueue.

@@ -22,50 +22,21 @@ public struct CaseReportRow: Sendable, Codable, Equatable {
 }
 
 public enum CaseReport {
-    /// One statement over cases and their events. Index: `cases_task_force_state`,
-    /// `case_events_case`.
-    static let query = """
-        WITH tf(name) AS (SELECT unnest($1::text[])),
-        rerouted AS (
-            SELECT e.data->>'from' AS name, count(DISTINCT e.case_id) AS n
-            FROM case_events e WHERE e.type IN ('rerouted') GROUP BY 1),
-        breaches AS (
-            SELECT c.task_force AS name, count(*) AS n
-            FROM case_events e JOIN cases c ON c.id = e.case_id
-            WHERE e.type = 'deadline_breached' GROUP BY 1)
-        SELECT tf.name AS task_force,
-               count(c.id) FILTER (WHERE c.state <> 'merged') AS cases,
-               count(c.id) FILTER (WHERE c.state IN ('open', 'triage')) AS open,
-               count(c.id) FILTER (WHERE c.state = 'resolved') AS resolved,
-               count(c.id) FILTER (WHERE c.state = 'escalated' OR (c.state = 'open' AND c.escalation_level > 0)) AS escalated,
-               coalesce(max(r.n), 0) AS rerouted,
-               percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM c.resolved_at - c.received_at) / 3600)
-                   FILTER (WHERE c.state = 'resolved') AS median_hours,
-               percentile_cont(0.95) WITHIN GROUP (ORDER BY extract(epoch FROM c.resolved_at - c.received_at) / 3600)
-                   FILTER (WHERE c.state = 'resolved') AS p95_hours,
-               coalesce(max(b.n), 0) AS breaches
-        FROM tf
-        LEFT JOIN cases c ON c.task_force = tf.name
-        LEFT JOIN rerouted r ON r.name = tf.name
-        LEFT JOIN breaches b ON b.name = tf.name
-        GROUP BY tf.name
-        """
-
     /// The table, one row per task force and one for triage.
     public static func rows(on connection: PostgresConnection) async throws -> [CaseReportRow] {
         let order = TaskForce.allCases.map(\.rawValue)
-        return try await connection.query(query, order).map { row in
+        return try await connection.query(CaseQueries.report, order).map { row in
             CaseReportRow(
                 taskForce: try row.decode("task_force"), cases: try row.decode("cases"), open: try row.decode("open"),
                 resolved: try row.decode("resolved"), escalated: try row.decode("escalated"), rerouted: try row.decode("rerouted"),
                 medianHoursToResolve: try row.decode("median_hours"), p95HoursToResolve: try row.decode("p95_hours"),
                 breaches: try row.decode("breaches"))
-        }.sorted { order.firstIndex(of: $0.taskForce)! < order.firstIndex(of: $1.taskForce)! }
+        }.sorted { (order.firstIndex(of: $0.taskForce) ?? order.count) < (order.firstIndex(of: $1.taskForce) ?? order.count) }
     }
 
     /// Cases still waiting for a worker (open, not at the top of the chain).
     public static func pendingCases(on connection: PostgresConnection) async throws -> Int {
-        try await connection.query("SELECT count(*) FROM cases WHERE state = 'open'").first!.decode(0, as: Int.self)
+        try await connection.query(CaseQueries.pendingCount).firstRow().decode(0, as: Int.self)
     }
 
     /// A plain-text table.

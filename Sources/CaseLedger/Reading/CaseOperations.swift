@@ -88,7 +88,8 @@ public struct CaseEvent: Sendable, Codable, Equatable {
     public let data: String
 }
 
-/// Operators' actions on cases. Each runs in one transaction on the given connection.
+/// What operators read about cases: counts, one case with its ledger, the triage backlog,
+/// the corrections kept for training. Changes to a case are ``CaseLifecycle``'s.
 public enum CaseOperations {
     /// Counts per task force and the triage backlog.
     public static func status(on connection: PostgresConnection) async throws -> LedgerStatus {
@@ -98,7 +99,7 @@ public enum CaseOperations {
                 open: try row.decode("open"), running: try row.decode("running"), overdue: try row.decode("overdue"),
                 escalated: try row.decode("escalated"), resolved: try row.decode("resolved"), discarded: try row.decode("discarded"))
         }
-        let triage = try await connection.query("SELECT count(*) FROM cases WHERE state = 'triage'").first!.decode(0, as: Int.self)
+        let triage = try await connection.query(CaseQueries.triageCount).firstRow().decode(0, as: Int.self)
         return LedgerStatus(taskForces: taskForces, triage: triage)
     }
 
@@ -116,7 +117,7 @@ public enum CaseOperations {
             taskForce: try TaskForce(parsing: try row.decode("task_force")), confidence: try row.decode("confidence"),
             routingSource: try row.decode("routing_source"), routingTerms: try row.decode("routing_terms"), kind: try row.decode("kind"),
             urgent: try row.decode("urgent"), escalationLevel: try row.decode("escalation_level"),
-            state: CaseState(rawValue: try row.decode("state")) ?? .open, originalDueAt: try row.decode("original_due_at"),
+            state: try CaseState(stored: try row.decode("state"), caseID: id), originalDueAt: try row.decode("original_due_at"),
             dueAt: try row.decode("due_at"), warnAt: try row.decode("warn_at"), deadlineRule: try row.decode("deadline_rule"),
             duplicateOf: try row.decode("duplicate_of"), repeatCount: try row.decode("repeat_count"),
             currentJobID: try row.decode("current_job_id"), resolvedAt: try row.decode("resolved_at"), events: events)
@@ -126,71 +127,6 @@ public enum CaseOperations {
     public static func triageBacklog(limit: Int = 100, on connection: PostgresConnection) async throws -> [(id: Int64, receivedAt: Date, enterprise: String?, text: String, confidence: Double?)] {
         try await connection.query(CaseQueries.triageBacklog, limit).map { row in
             (try row.decode("id"), try row.decode("received_at"), try row.decode("enterprise"), try row.decode("text"), try row.decode("confidence"))
-        }
-    }
-
-    /// Errors of operators' actions.
-    public enum OperationError: Error, CustomStringConvertible, Equatable {
-        case noSuchCase(Int64)
-        case notAllowed(Int64, state: String, action: String)
-
-        public var description: String {
-            switch self {
-            case .noSuchCase(let id): return "no case with id \(id)"
-            case .notAllowed(let id, let state, let action): return "case \(id) is \(state); it cannot be \(action)"
-            }
-        }
-    }
-
-    /// Re-dispatches a case to another task force (a misrouting, or an assignment out of
-    /// triage): its current job is cancelled (a worker still on it is fenced out), a new
-    /// job goes to the new queue, and the correction is kept as a labelled example.
-    /// - Parameters:
-    ///   - id: the case.
-    ///   - target: the task force it belongs to.
-    ///   - reason: why (kept with the correction).
-    ///   - actor: who decided.
-    ///   - policy: time limits, for the new deadline.
-    ///   - calendar: working calendar.
-    /// - Returns: the new job's id.
-    @discardableResult
-    public static func reroute(
-        _ id: Int64, to target: TaskForce, reason: String, actor: String,
-        policy: TimeLimitPolicy, calendar: WorkCalendar, on connection: PostgresConnection
-    ) async throws -> Int64 {
-        guard target != .triage else { throw DomainError.invalidInput("reroute to a task force; to send a case back to triage, cancel and resubmit it") }
-        guard !reason.trimmingCharacters(in: .whitespaces).isEmpty else { throw DomainError.invalidInput("--reason is required: say why the case belongs elsewhere") }
-        return try await connection.transaction { tx in
-            guard let row = try await tx.query(CaseQueries.lockCase, id).first else { throw OperationError.noSuchCase(id) }
-            let state: String = try row.decode("state")
-            let from = try TaskForce(parsing: try row.decode("task_force"))
-            guard state == "open" || state == "triage" else { throw OperationError.notAllowed(id, state: state, action: "rerouted") }
-            guard from != target else { throw DomainError.invalidInput("case \(id) is already with \(target.rawValue)") }
-            // case_redispatch cancels the current job itself.
-            guard let job = try await CaseRedispatch.move(.init(
-                caseID: id, text: try row.decode("text"), from: from.rawValue, to: target,
-                level: try row.decode("escalation_level"), urgent: try row.decode("urgent"), kind: try row.decode("kind"),
-                deadlineFrom: try row.decode("received_at"), source: state == "triage" ? "manual" : "corrected",
-                eventType: state == "triage" ? "assigned" : "rerouted", reason: reason, actor: actor),
-                policy: policy, calendar: calendar, on: tx) else { throw OperationError.notAllowed(id, state: state, action: "rerouted") }
-            return job
-        }
-    }
-
-    /// Withdraws a case: its job is cancelled and the case closed.
-    public static func cancel(_ id: Int64, reason: String, actor: String, on connection: PostgresConnection) async throws {
-        try await connection.transaction { tx in
-            guard let row = try await tx.query(CaseQueries.lockCase, id).first else { throw OperationError.noSuchCase(id) }
-            let state: String = try row.decode("state")
-            guard ["open", "triage", "escalated"].contains(state) else { throw OperationError.notAllowed(id, state: state, action: "cancelled") }
-            if let job: Int64 = try row.decode("current_job_id") {
-                // A job already finished or cancelled is fine; any SQL error aborts the transaction and is reported.
-                do { try await JobQueue.cancel(job, on: tx) } catch is QueueError {}
-            }
-            try await tx.query(CaseQueries.cancelCase, id)
-            var events = LedgerBatch(actor: actor)
-            events.add(id, "cancelled", ["reason": reason])
-            try await events.write(on: tx)
         }
     }
 

@@ -180,9 +180,7 @@ public final class CaseIntake: Sendable {
         }
         let jobs = try await JobQueue.enqueue(jobCases.map { entry in
             let prepared = cases[entry.index]
-            return NewJob(
-                queue: prepared.taskForce.rawValue, kind: CaseJob.kind, payload: CaseJob(caseID: entry.caseID, level: 0).json,
-                priority: CaseJob.priority(urgent: prepared.input.urgent, level: 0), uniqueKey: CaseJob.uniqueKey(caseID: entry.caseID, level: 0))
+            return CaseJob(caseID: entry.caseID, level: 0).newJob(queue: prepared.taskForce, urgent: prepared.input.urgent)
         }, on: connection)
         var jobOfCase: [Int64: Int64] = [:]
         for (entry, job) in zip(jobCases, jobs) { jobOfCase[entry.caseID] = job.id }
@@ -194,24 +192,19 @@ public final class CaseIntake: Sendable {
         for index in primaries {
             guard let id = caseIDs[index] else { continue }
             let prepared = cases[index]
-            events.add(id, "received", ["channel": prepared.input.channel.rawValue, "external_id": prepared.input.externalID as Any,
-                                         "enterprise": prepared.input.enterprise as Any, "language": prepared.language.rawValue])
+            events.add(id, .received(channel: prepared.input.channel, externalID: prepared.input.externalID,
+                                     enterprise: prepared.input.enterprise, language: prepared.language.rawValue))
             if let decision = prepared.decision {
-                var data: [String: Any] = [
-                    "task_force": decision.taskForce.rawValue, "predicted": decision.predicted.rawValue,
-                    "confidence": Self.rounded(decision.confidence), "source": "automatic",
-                    "terms": decision.terms.map { ["term": $0.term, "weight": $0.weight] },
-                ]
-                if let reason = decision.triageReason { data["triage_reason"] = reason }
-                events.add(id, "classified", data)
+                events.add(id, .classified(taskForce: decision.taskForce, predicted: decision.predicted,
+                                           confidence: Self.rounded(decision.confidence), terms: decision.terms,
+                                           triageReason: decision.triageReason))
             } else {
-                events.add(id, "classified", ["task_force": prepared.taskForce.rawValue, "source": "manual"])
+                events.add(id, .classifiedManually(taskForce: prepared.taskForce))
             }
-            events.add(id, "deadline_set", ["due_at": PostgresTimestamp.format(prepared.deadline.dueAt),
-                                             "warn_at": PostgresTimestamp.format(prepared.deadline.warnAt),
-                                             "rule": prepared.deadline.rule, "kind": prepared.kind as Any, "urgent": prepared.input.urgent])
+            events.add(id, .deadlineSet(dueAt: prepared.deadline.dueAt, warnAt: prepared.deadline.warnAt,
+                                        rule: prepared.deadline.rule, kind: prepared.kind, urgent: prepared.input.urgent))
             if let job = jobOfCase[id] {
-                events.add(id, "enqueued", ["job_id": job, "queue": prepared.taskForce.rawValue, "level": 0])
+                events.add(id, .enqueued(job: job, queue: prepared.taskForce.rawValue, level: 0))
             }
             outcomes[index] = IntakeOutcome(
                 caseID: id, disposition: .created, taskForce: prepared.taskForce, confidence: prepared.confidence,
@@ -222,10 +215,10 @@ public final class CaseIntake: Sendable {
             guard let id = caseIDs[duplicate.index],
                   let original = duplicate.ofCase ?? duplicate.ofIndex.flatMap({ caseIDs[$0] }) else { continue }
             let prepared = cases[duplicate.index]
-            events.add(id, "received", ["channel": prepared.input.channel.rawValue, "external_id": prepared.input.externalID as Any,
-                                         "enterprise": prepared.input.enterprise as Any, "language": prepared.language.rawValue])
-            events.add(id, "merged", ["into_case": original, "reason": "repeated demand from the same enterprise"])
-            events.add(original, "repeated", ["case_id": id, "channel": prepared.input.channel.rawValue, "text": String(prepared.input.text.prefix(500))])
+            events.add(id, .received(channel: prepared.input.channel, externalID: prepared.input.externalID,
+                                     enterprise: prepared.input.enterprise, language: prepared.language.rawValue))
+            events.add(id, .merged(intoCase: original))
+            events.add(original, .repeated(caseID: id, channel: prepared.input.channel, text: prepared.input.text))
             repeatedOriginals.append(original)
             let originalTaskForce = cases.indices.first(where: { caseIDs[$0] == original }).map { cases[$0].taskForce } ?? prepared.taskForce
             outcomes[duplicate.index] = IntakeOutcome(
@@ -327,83 +320,4 @@ public final class CaseIntake: Sendable {
         let union = a.union(b).count
         return union == 0 ? 0 : Double(a.intersection(b).count) / Double(union)
     }
-}
-
-/// The payload of a case's job, and its queue conventions.
-public struct CaseJob: Sendable, Codable, Equatable {
-    /// The job kind workers register their handler under.
-    public static let kind = "case"
-    public let caseID: Int64
-    /// Escalation level the job works at (0 unit, 1 department, 2 task force).
-    public let level: Int
-
-    enum CodingKeys: String, CodingKey {
-        case caseID = "case_id"
-        case level
-    }
-
-    public init(caseID: Int64, level: Int) {
-        self.caseID = caseID
-        self.level = level
-    }
-
-    public var json: String { "{\"case_id\": \(caseID), \"level\": \(level)}" }
-
-    /// Urgent cases and escalations run first.
-    public static func priority(urgent: Bool, level: Int) -> Int16 { Int16((urgent ? 10 : 0) + level * 10) }
-
-    /// One job per case and level.
-    public static func uniqueKey(caseID: Int64, level: Int) -> String { "case:\(caseID):\(level)" }
-}
-
-/// Ledger events collected and written in one statement.
-public struct LedgerBatch: Sendable {
-    private var caseIDs: [Int64] = []
-    private var types: [String] = []
-    private var actors: [String] = []
-    private var data: [RawJSON] = []
-    public let actor: String
-
-    public init(actor: String) { self.actor = actor }
-
-    public var isEmpty: Bool { caseIDs.isEmpty }
-
-    /// Adds an event; `nil` values (`Optional.none as Any`) are written as JSON null.
-    public mutating func add(_ caseID: Int64, _ type: String, _ payload: [String: Any] = [:], actor: String? = nil) {
-        caseIDs.append(caseID)
-        types.append(type)
-        actors.append(actor ?? self.actor)
-        data.append(RawJSON(Self.json(payload)))
-    }
-
-    public func write(on connection: PostgresConnection) async throws {
-        guard !caseIDs.isEmpty else { return }
-        try await connection.query(CaseQueries.insertEvents, caseIDs, types, actors, data)
-    }
-
-    /// Writes what was collected so far and empties the batch. Used before a case leaves
-    /// the writer's task force: under row-level security a department cannot append to
-    /// the ledger of a case that is no longer its own.
-    public mutating func flush(on connection: PostgresConnection) async throws {
-        try await write(on: connection)
-        caseIDs.removeAll()
-        types.removeAll()
-        actors.removeAll()
-        data.removeAll()
-    }
-
-    static func json(_ payload: [String: Any]) -> String {
-        var clean: [String: Any] = [:]
-        for (key, value) in payload {
-            if case Optional<Any>.none = value { clean[key] = NSNull() } else if let optional = value as? any OptionalProtocol { clean[key] = optional.unwrapped ?? NSNull() } else { clean[key] = value }
-        }
-        let data = (try? JSONSerialization.data(withJSONObject: clean, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data("{}".utf8)
-        return String(decoding: data, as: UTF8.self)
-    }
-}
-
-/// Lets `LedgerBatch` turn `Optional<T>` stored in `Any` into a value or JSON null.
-protocol OptionalProtocol { var unwrapped: Any? { get } }
-extension Optional: OptionalProtocol {
-    var unwrapped: Any? { self.map { $0 as Any } }
 }

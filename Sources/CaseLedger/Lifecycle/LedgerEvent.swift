@@ -1,0 +1,202 @@
+import Foundation
+import PostgresClient
+import QueueCore
+import TaskForces
+
+/// The types of ledger event (the CHECK of `case_events.type`, migration 0003).
+public enum LedgerEventType: String, Sendable, CaseIterable, Codable {
+    case received, classified
+    case deadlineSet = "deadline_set"
+    case enqueued, claimed
+    case attemptFailed = "attempt_failed"
+    case resolved, rejected, escalated, rerouted, merged, repeated, reopened, assigned, cancelled
+    case deadlineWarning = "deadline_warning"
+    case deadlineBreached = "deadline_breached"
+    case discarded
+}
+
+/// One event of a case's ledger, with its payload. The payload's JSON keys are the
+/// ledger's documented format (docs/dispatcher.md, "The ledger"); the events that the
+/// database functions write themselves (`rerouted`, `assigned`, and the `deadline_set` and
+/// `enqueued` of a move) are in migrations 0008/0010.
+public enum LedgerEvent: Sendable {
+    /// A problem was taken in.
+    case received(channel: CaseChannel, externalID: String?, enterprise: String?, language: String)
+    /// The classifier routed it (`predicted` is what it would have chosen without the
+    /// triage threshold), with the terms that weighed most.
+    case classified(taskForce: TaskForce, predicted: TaskForce, confidence: Double, terms: [WeightedTerm], triageReason: String?)
+    /// An operator routed it at intake.
+    case classifiedManually(taskForce: TaskForce)
+    case deadlineSet(dueAt: Date, warnAt: Date, rule: String, kind: String?, urgent: Bool)
+    case enqueued(job: Int64, queue: String, level: Int)
+    /// A worker took the job (written with the job's completion).
+    case claimed(job: Int64, attempt: Int, level: Int, at: Date, worker: String)
+    case attemptFailed(job: Int64, attempt: Int, maxAttempts: Int, error: String, next: JobState, handlerSeconds: Double?)
+    /// A handler answered and the case closed: `resolved` or `rejected`.
+    case answered(Answer)
+    /// One level up the chain; at the top (`job` nil) the task force's people take it over.
+    case escalated(fromLevel: Int, toLevel: Int, reason: String, job: Int64?, dueAt: Date?, rule: String?)
+    case merged(intoCase: Int64)
+    /// The original case of a repeated demand hears of the repeat.
+    case repeated(caseID: Int64, channel: CaseChannel, text: String)
+    case cancelled(reason: String)
+    case deadlineWarning(level: Int, dueAt: Date)
+    case deadlineBreached(level: Int, dueAt: Date)
+    case discarded(job: Int64, attempts: Int)
+
+    /// A handler's answer that closed the case.
+    public struct Answer: Sendable {
+        public var rejected: Bool
+        public var job: Int64
+        public var attempt: Int
+        public var handler: String
+        public var summary: String
+        public var measures: [Int]
+        public var responsibleUnit: String?
+        public var handlerSeconds: Double
+        public var reply: String?
+        public var nextStep: String?
+
+        public init(rejected: Bool, job: Int64, attempt: Int, handler: String, summary: String, measures: [Int],
+                    responsibleUnit: String?, handlerSeconds: Double, reply: String?, nextStep: String?) {
+            self.rejected = rejected
+            self.job = job
+            self.attempt = attempt
+            self.handler = handler
+            self.summary = summary
+            self.measures = measures
+            self.responsibleUnit = responsibleUnit
+            self.handlerSeconds = handlerSeconds
+            self.reply = reply
+            self.nextStep = nextStep
+        }
+    }
+
+    public var type: LedgerEventType {
+        switch self {
+        case .received: .received
+        case .classified, .classifiedManually: .classified
+        case .deadlineSet: .deadlineSet
+        case .enqueued: .enqueued
+        case .claimed: .claimed
+        case .attemptFailed: .attemptFailed
+        case .answered(let answer): answer.rejected ? .rejected : .resolved
+        case .escalated: .escalated
+        case .merged: .merged
+        case .repeated: .repeated
+        case .cancelled: .cancelled
+        case .deadlineWarning: .deadlineWarning
+        case .deadlineBreached: .deadlineBreached
+        case .discarded: .discarded
+        }
+    }
+
+    /// The payload as the ledger stores it (`case_events.data`).
+    var payload: [String: Any] {
+        func time(_ date: Date) -> String { PostgresTimestamp.format(date) }
+        func seconds(_ value: Double) -> Double { (value * 1000).rounded() / 1000 }
+        switch self {
+        case let .received(channel, externalID, enterprise, language):
+            return ["channel": channel.rawValue, "external_id": externalID as Any, "enterprise": enterprise as Any, "language": language]
+        case let .classified(taskForce, predicted, confidence, terms, triageReason):
+            var data: [String: Any] = [
+                "task_force": taskForce.rawValue, "predicted": predicted.rawValue, "confidence": confidence, "source": "automatic",
+                "terms": terms.map { ["term": $0.term, "weight": $0.weight] },
+            ]
+            if let triageReason { data["triage_reason"] = triageReason }
+            return data
+        case let .classifiedManually(taskForce):
+            return ["task_force": taskForce.rawValue, "source": "manual"]
+        case let .deadlineSet(dueAt, warnAt, rule, kind, urgent):
+            return ["due_at": time(dueAt), "warn_at": time(warnAt), "rule": rule, "kind": kind as Any, "urgent": urgent]
+        case let .enqueued(job, queue, level):
+            return ["job_id": job, "queue": queue, "level": level]
+        case let .claimed(job, attempt, level, at, worker):
+            return ["job_id": job, "attempt": attempt, "level": level, "at": time(at), "worker": worker]
+        case let .attemptFailed(job, attempt, maxAttempts, error, next, handlerSeconds):
+            var data: [String: Any] = ["job_id": job, "attempt": attempt, "max_attempts": maxAttempts,
+                                       "error": String(error.prefix(4_000)), "next": next.rawValue]
+            if let handlerSeconds { data["handler_seconds"] = seconds(handlerSeconds) }
+            return data
+        case let .answered(answer):
+            return ["job_id": answer.job, "attempt": answer.attempt, "handler": answer.handler, "summary": answer.summary,
+                    "measures": answer.measures, "responsible_unit": answer.responsibleUnit as Any,
+                    "handler_seconds": seconds(answer.handlerSeconds), "reply": answer.reply as Any, "next_step": answer.nextStep as Any]
+        case let .escalated(fromLevel, toLevel, reason, job, dueAt, rule):
+            guard let job else {
+                return ["from_level": fromLevel, "to_level": toLevel, "top": true, "reason": reason,
+                        "note": "at the top of the chain: the task force's people take it over"]
+            }
+            return ["from_level": fromLevel, "to_level": toLevel, "reason": reason, "job_id": job,
+                    "due_at": dueAt.map(time) as Any, "rule": rule as Any]
+        case let .merged(intoCase):
+            return ["into_case": intoCase, "reason": "repeated demand from the same enterprise"]
+        case let .repeated(caseID, channel, text):
+            return ["case_id": caseID, "channel": channel.rawValue, "text": String(text.prefix(500))]
+        case let .cancelled(reason):
+            return ["reason": reason]
+        case let .deadlineWarning(level, dueAt), let .deadlineBreached(level, dueAt):
+            return ["level": level, "due_at": time(dueAt)]
+        case let .discarded(job, attempts):
+            return ["job_id": job, "attempts": attempts]
+        }
+    }
+
+    /// The payload as JSON text (keys sorted; nil values as JSON null).
+    var json: String {
+        var clean: [String: Any] = [:]
+        for (key, value) in payload {
+            if case Optional<Any>.none = value { clean[key] = NSNull() }
+            else if let optional = value as? any OptionalValue { clean[key] = optional.unwrapped ?? NSNull() }
+            else { clean[key] = value }
+        }
+        // The values are strings, numbers, booleans, arrays and objects of them: serialisable by construction.
+        let data = (try? JSONSerialization.data(withJSONObject: clean, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data("{}".utf8)
+        return String(decoding: data, as: UTF8.self)
+    }
+}
+
+/// Lets ``LedgerEvent`` turn `Optional<T>` stored in `Any` into a value or JSON null.
+private protocol OptionalValue { var unwrapped: Any? { get } }
+extension Optional: OptionalValue {
+    fileprivate var unwrapped: Any? { self.map { $0 as Any } }
+}
+
+/// Ledger events collected and written in one statement.
+public struct LedgerBatch: Sendable {
+    private var caseIDs: [Int64] = []
+    private var types: [String] = []
+    private var actors: [String] = []
+    private var data: [RawJSON] = []
+    /// Who the writer says it is (a worker's name, an operator); the database records the login beside it.
+    public let actor: String
+
+    public init(actor: String) { self.actor = actor }
+
+    public var isEmpty: Bool { caseIDs.isEmpty }
+    public var count: Int { caseIDs.count }
+
+    /// Adds an event of case `caseID`.
+    public mutating func add(_ caseID: Int64, _ event: LedgerEvent, actor: String? = nil) {
+        caseIDs.append(caseID)
+        types.append(event.type.rawValue)
+        actors.append(actor ?? self.actor)
+        data.append(RawJSON(event.json))
+    }
+
+    public func write(on connection: PostgresConnection) async throws {
+        guard !caseIDs.isEmpty else { return }
+        try await connection.query(CaseQueries.insertEvents, caseIDs, types, actors, data)
+    }
+
+    /// Writes what was collected so far and empties the batch. Used before a case leaves
+    /// the writer's task force: under row-level security a department cannot append to
+    /// the ledger of a case that is no longer its own.
+    public mutating func flush(on connection: PostgresConnection) async throws {
+        try await write(on: connection)
+        caseIDs.removeAll()
+        types.removeAll()
+        actors.removeAll()
+        data.removeAll()
+    }
+}
