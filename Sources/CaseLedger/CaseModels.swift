@@ -2,7 +2,7 @@ import Foundation
 import TaskForces
 
 /// How a problem reached the city.
-public enum CaseChannel: String, Sendable, CaseIterable, Codable {
+package enum CaseChannel: String, Sendable, CaseIterable, Codable {
     case hotline, app
     case cadreVisit = "cadre_visit"
     case chamberOfCommerce = "chamber_of_commerce"
@@ -11,7 +11,7 @@ public enum CaseChannel: String, Sendable, CaseIterable, Codable {
 
     /// Parses a channel name (case-insensitive; `-` and spaces read as `_`).
     /// - Throws: ``CaseError`` (`invalidInput`, field `channel`) listing the valid channels.
-    public init(parsing text: String) throws {
+    package init(parsing text: String) throws {
         let key = text.trimmingCharacters(in: .whitespaces).lowercased()
             .replacingOccurrences(of: "-", with: "_").replacingOccurrences(of: " ", with: "_")
         guard let value = CaseChannel(rawValue: key) else {
@@ -22,24 +22,24 @@ public enum CaseChannel: String, Sendable, CaseIterable, Codable {
 }
 
 /// A problem to take in.
-public struct CaseInput: Sendable, Equatable {
-    public var text: String
-    public var enterprise: String?
-    public var contact: String?
-    public var channel: CaseChannel
+package struct CaseInput: Sendable, Equatable {
+    package var text: String
+    package var enterprise: String?
+    package var contact: String?
+    package var channel: CaseChannel
     /// The sender's own id; re-submitting the same id creates nothing new.
-    public var externalID: String?
+    package var externalID: String?
     /// The kind of matter (e.g. `business_licence`); detected from the text when nil.
-    public var kind: String?
+    package var kind: String?
     /// Routed by an operator instead of the classifier.
-    public var taskForce: TaskForce?
-    public var urgent: Bool
-    public var receivedAt: Date?
+    package var taskForce: TaskForce?
+    package var urgent: Bool
+    package var receivedAt: Date?
     /// Set by the importer: without an external id, the case is keyed by its content
     /// (``CaseIntake/contentKeySource(of:)``), so importing it again creates nothing new.
-    public var keyedByContent = false
+    package var keyedByContent = false
 
-    public init(
+    package init(
         text: String, enterprise: String? = nil, contact: String? = nil, channel: CaseChannel = .hotline,
         externalID: String? = nil, kind: String? = nil, taskForce: TaskForce? = nil, urgent: Bool = false,
         receivedAt: Date? = nil
@@ -57,8 +57,8 @@ public struct CaseInput: Sendable, Equatable {
 }
 
 /// What intake did with one input.
-public struct IntakeOutcome: Sendable, Equatable {
-    public enum Disposition: String, Sendable, Codable {
+package struct IntakeOutcome: Sendable, Equatable {
+    package enum Disposition: String, Sendable, Codable {
         /// A new case, queued for its task force (or waiting in triage).
         case created
         /// A repeated demand: linked to the open case `caseID`, no new job.
@@ -67,12 +67,12 @@ public struct IntakeOutcome: Sendable, Equatable {
         case duplicateExternalID = "already_imported"
     }
 
-    public let caseID: Int64
-    public let disposition: Disposition
-    public let taskForce: TaskForce
-    public let confidence: Double
-    public let terms: [String]
-    public let kind: String?
-    public let dueAt: Date?
-    public let jobID: Int64?
+    package let caseID: Int64
+    package let disposition: Disposition
+    package let taskForce: TaskForce
+    package let confidence: Double
+    package let terms: [String]
+    package let kind: String?
+    package let dueAt: Date?
+    package let jobID: Int64?
 }

@@ -38,14 +38,14 @@ struct CaseLoader: Sendable {
 }
 
 /// The department handlers a worker can run.
-public enum CaseHandlerKind: Sendable, Equatable {
+package enum CaseHandlerKind: Sendable, Equatable {
     /// The built-in advisor (``CaseAdvisor``).
     case advisor
     /// An external program: the case as JSON on stdin, one JSON resolution on stdout.
     /// It runs with ``HandlerEnvironment`` only: never the worker's database secrets.
     case exec(command: String, environment: HandlerEnvironment = .scrubbed())
 
-    public var name: String {
+    package var name: String {
         switch self {
         case .advisor: return "advisor"
         case .exec: return "exec"
@@ -87,10 +87,10 @@ enum CaseHandlers {
 /// lease) its whole process group gets SIGTERM, then SIGKILL two seconds later; when
 /// the worker dies, or when the worker's leases lapse unrenewed (``LeaseFence``: the
 /// worker is frozen or cut off), the watchdog kills the group.
-public enum ExecHandler {
+package enum ExecHandler {
 
     /// The most of a program's stderr kept in a job error (its end, where the reason usually is).
-    public static let stderrTailLimit = 2_000
+    package static let stderrTailLimit = 2_000
 
     /// Runs `command` (through `/bin/sh -c`) for a case document.
     /// - Parameters:
@@ -100,7 +100,7 @@ public enum ExecHandler {
     ///   - scrub: applied to the program's stderr before it goes into an error (and from
     ///     there into the job's errors, the ledger, logs and dashboards).
     ///   - fence: the worker's lease horizon; the watchdog kills the program once it passes.
-    public static func run(command: String, document: [String: Any], environment: HandlerEnvironment = .scrubbed(),
+    package static func run(command: String, document: [String: Any], environment: HandlerEnvironment = .scrubbed(),
                            fence: LeaseFence? = nil, scrub: @Sendable (String) -> String = { $0 }) async throws -> Resolution {
         let input = try JSONSerialization.data(withJSONObject: document, options: [.sortedKeys, .withoutEscapingSlashes])
         // The case goes in through a file, not a pipe: a program that exits or stops
@@ -214,15 +214,15 @@ public enum ExecHandler {
 /// variables (locale, time zone, PATH, HOME, temp dir, user) plus any the operator
 /// passes by name. The database's secrets never reach it: `DATABASE_URL` and every
 /// `PG*` variable are refused even when asked for.
-public struct HandlerEnvironment: Sendable, Equatable {
+package struct HandlerEnvironment: Sendable, Equatable {
     /// Passed through from the worker when set.
-    public static let allowList = ["PATH", "HOME", "LANG", "LANGUAGE", "LC_ALL", "LC_CTYPE", "LC_MESSAGES", "TZ", "TMPDIR", "USER", "LOGNAME"]
+    package static let allowList = ["PATH", "HOME", "LANG", "LANGUAGE", "LC_ALL", "LC_CTYPE", "LC_MESSAGES", "TZ", "TMPDIR", "USER", "LOGNAME"]
 
     /// The variables, name to value.
-    public let variables: [String: String]
+    package let variables: [String: String]
 
     /// A name that may never be passed to a handler.
-    public static func isSecret(_ name: String) -> Bool {
+    package static func isSecret(_ name: String) -> Bool {
         name == "DATABASE_URL" || name.hasPrefix("PG")
     }
 
@@ -230,7 +230,7 @@ public struct HandlerEnvironment: Sendable, Equatable {
     /// - Parameters:
     ///   - extra: further variable names the handler needs (`worker --handler-env NAME`).
     ///   - environment: where values come from (the worker's own environment by default).
-    public static func scrubbed(passing extra: [String] = [], from environment: [String: String] = ProcessInfo.processInfo.environment) -> HandlerEnvironment {
+    package static func scrubbed(passing extra: [String] = [], from environment: [String: String] = ProcessInfo.processInfo.environment) -> HandlerEnvironment {
         var variables: [String: String] = [:]
         for name in allowList + extra where !isSecret(name) {
             if let value = environment[name] { variables[name] = value }
@@ -244,7 +244,7 @@ public struct HandlerEnvironment: Sendable, Equatable {
     /// These variables plus the job's identity, so a handler can make its side effects
     /// idempotent: `TASKFORCE_JOB_ID`, `TASKFORCE_JOB_ATTEMPT` and `TASKFORCE_LEASE`
     /// (the attempt's lease token, unique per attempt).
-    public func with(job: Job) -> HandlerEnvironment {
+    package func with(job: Job) -> HandlerEnvironment {
         var variables = variables
         variables["TASKFORCE_JOB_ID"] = String(job.id)
         variables["TASKFORCE_JOB_ATTEMPT"] = String(job.attempt)
@@ -261,17 +261,17 @@ public struct HandlerEnvironment: Sendable, Equatable {
 /// holding the Unix time in milliseconds by which every handler must be
 /// gone unless the leases are renewed. The runtime rewrites it (atomically, by rename)
 /// after every claim, heartbeat and fence; an empty file means nothing is held.
-public final class LeaseFence: Sendable {
-    public let path: String
+package final class LeaseFence: Sendable {
+    package let path: String
 
     /// A fence file for this process in the temporary directory.
-    public init(directory: String = NSTemporaryDirectory()) {
+    package init(directory: String = NSTemporaryDirectory()) {
         path = (directory as NSString).appendingPathComponent("taskforce-fence-\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
         publish(nil)
     }
 
     /// Writes the horizon (nil: nothing held, no limit).
-    public func publish(_ horizon: Date?) {
+    package func publish(_ horizon: Date?) {
         let text = horizon.map { String(Int64(($0.timeIntervalSince1970 * 1000).rounded(.down))) } ?? ""
         let temporary = path + ".new"
         guard FileManager.default.createFile(atPath: temporary, contents: Data((text + "\n").utf8)) else { return }
@@ -279,7 +279,7 @@ public final class LeaseFence: Sendable {
     }
 
     /// Removes the file.
-    public func remove() {
+    package func remove() {
         try? FileManager.default.removeItem(atPath: path)
     }
 }

@@ -9,35 +9,35 @@ import Synchronization
 import TaskForces
 
 /// Settings of a department worker process.
-public struct CaseWorkerConfiguration: Sendable {
+package struct CaseWorkerConfiguration: Sendable {
     /// The task forces (queues) it serves.
-    public var taskForces: [TaskForce]
+    package var taskForces: [TaskForce]
     /// Cases handled at once.
-    public var concurrency = 4
-    public var handler: CaseHandlerKind = .advisor
+    package var concurrency = 4
+    package var handler: CaseHandlerKind = .advisor
     /// Execution limit of one handler run.
-    public var timeLimit: Duration = .seconds(30)
+    package var timeLimit: Duration = .seconds(30)
     /// Lease of a claimed job without heartbeats (crash detection).
-    public var lease: Duration = .seconds(30)
+    package var lease: Duration = .seconds(30)
     /// Polling interval when no NOTIFY arrives.
-    public var poll: Duration = .seconds(1)
+    package var poll: Duration = .seconds(1)
     /// Find work by polling only (connection poolers).
-    public var pollOnly = false
+    package var pollOnly = false
     /// Stand for maintenance leader (rescue, promotion, deadlines, dashboards). Turn it
     /// off for logins of a department's role, which cannot see other task forces.
-    public var maintenance = true
+    package var maintenance = true
     /// Unique name of this process (shown to operators).
-    public var name: String
+    package var name: String
     /// How often the process reports itself alive in `workers`.
-    public var registryInterval: Duration = .seconds(5)
+    package var registryInterval: Duration = .seconds(5)
     /// Backoff between failed attempts.
-    public var retryStrategy: RetryStrategy = .exponentialJitter(base: .seconds(2), maximum: .seconds(300))
+    package var retryStrategy: RetryStrategy = .exponentialJitter(base: .seconds(2), maximum: .seconds(300))
     /// Graceful-shutdown grace period.
-    public var shutdownGracePeriod: Duration = .seconds(30)
+    package var shutdownGracePeriod: Duration = .seconds(30)
     /// How often the maintenance leader refreshes the dashboards' historical aggregates.
-    public var dashboardRefreshInterval: Duration = .seconds(30)
+    package var dashboardRefreshInterval: Duration = .seconds(30)
 
-    public init(taskForces: [TaskForce], name: String? = nil) {
+    package init(taskForces: [TaskForce], name: String? = nil) {
         self.taskForces = taskForces
         self.name = name ?? "\(ProcessInfo.processInfo.hostName)-\(getpid())"
     }
@@ -46,9 +46,9 @@ public struct CaseWorkerConfiguration: Sendable {
 /// A department worker: the queue runtime with the case handlers, resolutions written
 /// with each completion, deadline enforcement when it leads maintenance, and a row in
 /// `workers` that dashboards read to see who is alive.
-public final class CaseWorker: Service, Sendable {
-    public let configuration: CaseWorkerConfiguration
-    public let runtime: JobRuntime
+package final class CaseWorker: Service, Sendable {
+    package let configuration: CaseWorkerConfiguration
+    package let runtime: JobRuntime
     private let database: PostgresConfiguration
     private let pool: ConnectionPool
     private let logger: Logger
@@ -61,7 +61,7 @@ public final class CaseWorker: Service, Sendable {
     ///   - calendar: working calendar.
     ///   - advisor: the built-in handler (also used to route reroutes).
     ///   - logger: log sink.
-    public init(
+    package init(
         database: PostgresConfiguration, configuration: CaseWorkerConfiguration, policy: TimeLimitPolicy,
         calendar: WorkCalendar, advisor: CaseAdvisor, logger: Logger = Logger(label: "worker")
     ) {
@@ -110,9 +110,9 @@ public final class CaseWorker: Service, Sendable {
     }
 
     /// Asks the worker to drain and stop.
-    public func stop() { runtime.stop() }
+    package func stop() { runtime.stop() }
 
-    public func run() async throws {
+    package func run() async throws {
         // A write to a pipe or socket whose reader is gone must fail with EPIPE, never
         // kill the whole worker (the default for SIGPIPE).
         signal(SIGPIPE, SIG_IGN)

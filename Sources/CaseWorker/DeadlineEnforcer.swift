@@ -4,11 +4,11 @@ import PostgresClient
 /// The case deadlines' watchman, run by the maintenance leader every few seconds: one
 /// pass of ``CaseLifecycle/enforceDeadlines(batch:actor:on:)`` (warnings, then breaches,
 /// each breach escalating its case once per level).
-public struct DeadlineEnforcer: Sendable {
-    public let lifecycle: CaseLifecycle
-    public let batch: Int
+package struct DeadlineEnforcer: Sendable {
+    package let lifecycle: CaseLifecycle
+    package let batch: Int
 
-    public init(lifecycle: CaseLifecycle, batch: Int = 200) {
+    package init(lifecycle: CaseLifecycle, batch: Int = 200) {
         self.lifecycle = lifecycle
         self.batch = batch
     }
@@ -16,7 +16,7 @@ public struct DeadlineEnforcer: Sendable {
     /// One pass; safe to run concurrently.
     /// - Returns: how many warnings and breaches were recorded.
     @discardableResult
-    public func enforce(on connection: PostgresConnection) async throws -> (warnings: Int, breaches: Int) {
+    package func enforce(on connection: PostgresConnection) async throws -> (warnings: Int, breaches: Int) {
         try await lifecycle.enforceDeadlines(batch: batch, on: connection)
     }
 }

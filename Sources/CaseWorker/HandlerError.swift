@@ -2,31 +2,31 @@
 /// reason, and the tail of the program's stderr (already scrubbed of secrets).
 ///
 /// Modelled on `PostgresError`: the code is an opaque struct.
-public struct HandlerError: Error, CustomStringConvertible, Sendable {
-    public struct Code: Hashable, Sendable, CustomStringConvertible {
+package struct HandlerError: Error, CustomStringConvertible, Sendable {
+    package struct Code: Hashable, Sendable, CustomStringConvertible {
         private let name: String
         private init(_ name: String) { self.name = name }
-        public var description: String { name }
+        package var description: String { name }
 
         /// The program exited with a failure status or was killed.
-        public static let exited = Code("exited")
+        package static let exited = Code("exited")
         /// Its output is not a resolution.
-        public static let invalidOutput = Code("invalidOutput")
+        package static let invalidOutput = Code("invalidOutput")
         /// Its input could not be prepared.
-        public static let io = Code("io")
+        package static let io = Code("io")
     }
 
-    public let code: Code
-    public let reason: String
-    public let stderrTail: String
+    package let code: Code
+    package let reason: String
+    package let stderrTail: String
 
-    public init(code: Code, reason: String, stderrTail: String) {
+    package init(code: Code, reason: String, stderrTail: String) {
         self.code = code
         self.reason = reason
         self.stderrTail = stderrTail
     }
 
-    public var description: String {
+    package var description: String {
         stderrTail.isEmpty ? reason : "\(reason); stderr: \(stderrTail)"
     }
 }

@@ -6,21 +6,21 @@ import TaskForces
 /// Hands what handlers decided to the case lifecycle, in the transaction that completes
 /// (or fails) their jobs — so a resolution exists exactly when its job completed under a
 /// valid lease. It only translates queue outcomes into ``CaseLifecycle`` calls.
-public struct ResolutionRecorder: Sendable {
-    public let lifecycle: CaseLifecycle
+package struct ResolutionRecorder: Sendable {
+    package let lifecycle: CaseLifecycle
     /// The worker's name (recorded as the actor).
-    public let worker: String
+    package let worker: String
     /// `advisor` or `exec`.
-    public let handlerName: String
+    package let handlerName: String
 
-    public init(lifecycle: CaseLifecycle, worker: String, handlerName: String) {
+    package init(lifecycle: CaseLifecycle, worker: String, handlerName: String) {
         self.lifecycle = lifecycle
         self.worker = worker
         self.handlerName = handlerName
     }
 
     /// The hooks to give the job runtime.
-    public var hooks: JobRuntimeHooks {
+    package var hooks: JobRuntimeHooks {
         JobRuntimeHooks(
             didComplete: { jobs, connection in try await self.recordCompleted(jobs, on: connection) },
             didFail: { jobs, connection in try await self.recordFailed(jobs, on: connection) },

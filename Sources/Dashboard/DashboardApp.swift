@@ -8,7 +8,7 @@ import PostgresClient
 /// - `GET /api/summary` — the JSON behind it (``DashboardSnapshot``);
 /// - `GET /metrics` — Prometheus text;
 /// - `GET /healthz` — `ok` when the database answers, 503 otherwise (the only route without a login).
-public enum DashboardApp {
+package enum DashboardApp {
     /// The routes, over a pool of (ideally read-only) connections. Everything but
     /// `/healthz` needs a dashboard login (``DashboardLogins``).
     /// - Parameters:
@@ -16,7 +16,7 @@ public enum DashboardApp {
     ///   - logins: checks the readers' logins.
     ///   - maxStaleness: the historical figures are recomputed on read when older than
     ///     this (by one reader at a time), so they are fresh whether or not a worker runs.
-    public static func router(pool: ConnectionPool, logins: DashboardLogins, maxStaleness: Duration = .seconds(10)) -> Router<DashboardRequestContext> {
+    package static func router(pool: ConnectionPool, logins: DashboardLogins, maxStaleness: Duration = .seconds(10)) -> Router<DashboardRequestContext> {
         let router = Router(context: DashboardRequestContext.self)
         router.get("/healthz") { _, _ -> Response in
             do {
@@ -46,13 +46,13 @@ public enum DashboardApp {
     }
 
     /// The application listening on `host:port`.
-    public static func application(pool: ConnectionPool, logins: DashboardLogins, host: String, port: Int, maxStaleness: Duration = .seconds(10),
+    package static func application(pool: ConnectionPool, logins: DashboardLogins, host: String, port: Int, maxStaleness: Duration = .seconds(10),
                                    logger: Logger) -> some ApplicationProtocol {
         Application(router: router(pool: pool, logins: logins, maxStaleness: maxStaleness), configuration: .init(address: .hostname(host, port: port), serverName: "taskforce-dashboard"), logger: logger)
     }
 
     /// Parses `HOST:PORT` (e.g. `127.0.0.1:8080`, `0.0.0.0:9100`).
-    public static func parseListen(_ text: String) throws -> (host: String, port: Int) {
+    package static func parseListen(_ text: String) throws -> (host: String, port: Int) {
         guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]), (1...65_535).contains(port) else {
             throw DashboardError(code: .invalidListenAddress, message: "listen address \"\(text)\" must be HOST:PORT, e.g. 127.0.0.1:8080", field: "listen")
         }

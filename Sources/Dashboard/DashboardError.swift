@@ -1,24 +1,24 @@
 /// The one error shape of the dashboard: what is wrong (``Code``), a message that says
 /// what to do, and the option or field concerned. Database errors stay `PostgresError`.
-public struct DashboardError: Error, CustomStringConvertible, Sendable, Equatable {
-    public struct Code: Hashable, Sendable, CustomStringConvertible {
+package struct DashboardError: Error, CustomStringConvertible, Sendable, Equatable {
+    package struct Code: Hashable, Sendable, CustomStringConvertible {
         private let name: String
         private init(_ name: String) { self.name = name }
-        public var description: String { name }
+        package var description: String { name }
 
         /// A `--listen` value that is not `HOST:PORT`.
-        public static let invalidListenAddress = Code("invalidListenAddress")
+        package static let invalidListenAddress = Code("invalidListenAddress")
     }
 
-    public let code: Code
-    public let message: String
-    public let field: String?
+    package let code: Code
+    package let message: String
+    package let field: String?
 
-    public init(code: Code, message: String, field: String? = nil) {
+    package init(code: Code, message: String, field: String? = nil) {
         self.code = code
         self.message = message
         self.field = field
     }
 
-    public var description: String { message }
+    package var description: String { message }
 }

@@ -14,9 +14,9 @@ import Synchronization
 /// within ``failureWindow`` further tries are refused without asking the database (HTTP
 /// 429); at most four checks open a session at once. The server must have checked the
 /// password, and superusers are refused. Passwords are never logged.
-public final class DashboardLogins: Sendable {
+package final class DashboardLogins: Sendable {
     /// The outcome of one check.
-    public enum Verdict: Sendable, Equatable {
+    package enum Verdict: Sendable, Equatable {
         case accepted
         /// Wrong login or password, or not a member of the dashboard role.
         case refused
@@ -25,12 +25,12 @@ public final class DashboardLogins: Sendable {
     }
 
     /// How long a login that passed is accepted without asking the database again.
-    public let acceptFor: Duration
+    package let acceptFor: Duration
     /// Failures allowed per login (and per client) within ``failureWindow``.
-    public let failureLimit: Int
-    public let failureWindow: Duration
+    package let failureLimit: Int
+    package let failureWindow: Duration
     /// The group role a login must be a member of.
-    public static let role = "taskforce_dashboard"
+    package static let role = "taskforce_dashboard"
 
     private let server: PostgresConfiguration
     private struct Accepted { let authorization: [UInt8]; let until: ContinuousClock.Instant }
@@ -48,7 +48,7 @@ public final class DashboardLogins: Sendable {
     ///   - acceptFor: how long a passed login is remembered.
     ///   - failureLimit: failures per login or client within `failureWindow` before refusing outright.
     ///   - failureWindow: the window for `failureLimit`.
-    public init(server: PostgresConfiguration, acceptFor: Duration = .seconds(30), failureLimit: Int = 5,
+    package init(server: PostgresConfiguration, acceptFor: Duration = .seconds(30), failureLimit: Int = 5,
                 failureWindow: Duration = .seconds(60)) {
         var server = server
         server.applicationName = "dashboard-login-check"
@@ -63,7 +63,7 @@ public final class DashboardLogins: Sendable {
     /// - Parameters:
     ///   - authorization: the header's value, or nil when the request had none.
     ///   - client: the client's address, for rate limiting (nil when unknown).
-    public func check(authorization: String?, client: String?) async -> Verdict {
+    package func check(authorization: String?, client: String?) async -> Verdict {
         guard let authorization, let (user, password) = Self.parseBasic(authorization) else { return .refused }
         let now = ContinuousClock.now
         let bytes = Array(authorization.utf8)
@@ -174,12 +174,12 @@ struct DashboardAuthMiddleware: RouterMiddleware {
 
 /// The dashboard's request context: Hummingbird's basic one plus the client's address
 /// (for counting failed logins per client).
-public struct DashboardRequestContext: RequestContext {
-    public var coreContext: CoreRequestContextStorage
+package struct DashboardRequestContext: RequestContext {
+    package var coreContext: CoreRequestContextStorage
     /// The client's IP address, when the connection has one.
-    public let clientAddress: String?
+    package let clientAddress: String?
 
-    public init(source: ApplicationRequestContextSource) {
+    package init(source: ApplicationRequestContextSource) {
         self.coreContext = .init(source: source)
         self.clientAddress = source.channel.remoteAddress?.ipAddress
     }

@@ -5,8 +5,8 @@ import Prometheus
 ///
 /// A fresh registry per scrape: every series reflects the database now, and a queue or
 /// task force that disappears leaves no stale series behind.
-public enum DashboardMetrics {
-    public static func render(_ snapshot: DashboardSnapshot) -> String {
+package enum DashboardMetrics {
+    package static func render(_ snapshot: DashboardSnapshot) -> String {
         let registry = PrometheusCollectorRegistry()
         for summary in snapshot.taskForces {
             let queue = [("queue", summary.key)]

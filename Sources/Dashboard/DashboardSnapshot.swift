@@ -4,109 +4,109 @@ import TaskForces
 
 /// Everything the dashboard page shows, read in one pass over the `dashboard` views.
 /// Encoded as the JSON API (`GET /api/summary`).
-public struct DashboardSnapshot: Sendable, Codable {
+package struct DashboardSnapshot: Sendable, Codable {
     /// One task force's row.
-    public struct TaskForceSummary: Sendable, Codable {
-        public var key: String
-        public var nameZh: String
-        public var nameEn: String
+    package struct TaskForceSummary: Sendable, Codable {
+        package var key: String
+        package var nameZh: String
+        package var nameEn: String
         /// Unfinished cases by state: queued, running, escalated, triage.
-        public var backlog: [String: Int] = [:]
-        public var atRisk = 0
-        public var breachedOpen = 0
-        public var breaches = 0
-        public var received = 0
-        public var responded = 0
-        public var resolved = 0
-        public var resolvedOnTime = 0
-        public var responseRate: Double?
-        public var onTimeResolutionRate: Double?
-        public var resolutionRate: Double?
-        public var medianResolveSeconds: Double?
-        public var p90ResolveSeconds: Double?
+        package var backlog: [String: Int] = [:]
+        package var atRisk = 0
+        package var breachedOpen = 0
+        package var breaches = 0
+        package var received = 0
+        package var responded = 0
+        package var resolved = 0
+        package var resolvedOnTime = 0
+        package var responseRate: Double?
+        package var onTimeResolutionRate: Double?
+        package var resolutionRate: Double?
+        package var medianResolveSeconds: Double?
+        package var p90ResolveSeconds: Double?
         /// Escalations by level reached ("1", "2").
-        public var escalations: [String: Int] = [:]
-        public var reroutedAway = 0
-        public var misroutingRate: Double?
+        package var escalations: [String: Int] = [:]
+        package var reroutedAway = 0
+        package var misroutingRate: Double?
         /// Queue: ready, running, waiting (scheduled/retryable), discarded jobs; oldest ready job's age.
-        public var queue: [String: Double] = [:]
+        package var queue: [String: Double] = [:]
     }
 
-    public struct HourPoint: Sendable, Codable {
-        public var hour: Date
-        public var received: Int
-        public var resolved: Int
+    package struct HourPoint: Sendable, Codable {
+        package var hour: Date
+        package var received: Int
+        package var resolved: Int
     }
 
-    public struct Worker: Sendable, Codable {
-        public var name: String
-        public var host: String
-        public var pid: Int
-        public var taskForces: String
-        public var handler: String
-        public var slots: Int
-        public var lastHeartbeatAt: Date
-        public var alive: Bool
-        public var runningJobs: Int
-        public var completedJobs: Int
+    package struct Worker: Sendable, Codable {
+        package var name: String
+        package var host: String
+        package var pid: Int
+        package var taskForces: String
+        package var handler: String
+        package var slots: Int
+        package var lastHeartbeatAt: Date
+        package var alive: Bool
+        package var runningJobs: Int
+        package var completedJobs: Int
         /// Handlers it gave up on that have not returned (stuck but alive).
-        public var stuckHandlers: Int
-        public var stoppedAt: Date?
+        package var stuckHandlers: Int
+        package var stoppedAt: Date?
     }
 
     /// A running attempt whose heartbeats say something is wrong.
-    public struct TroubledAttempt: Sendable, Codable {
-        public var jobID: Int64
-        public var queue: String
-        public var caseID: Int64?
-        public var worker: String?
-        public var heartbeatAgeSeconds: Double
-        public var runningSeconds: Double
+    package struct TroubledAttempt: Sendable, Codable {
+        package var jobID: Int64
+        package var queue: String
+        package var caseID: Int64?
+        package var worker: String?
+        package var heartbeatAgeSeconds: Double
+        package var runningSeconds: Double
         /// `silent` (lease expired: no heartbeats) or `overrunning` (past its time limit).
-        public var status: String
+        package var status: String
     }
 
-    public struct RiskCase: Sendable, Codable {
-        public var caseID: Int64
-        public var taskForce: String
-        public var level: Int
-        public var enterprise: String?
-        public var dueAt: Date?
-        public var minutesToDue: Int
-        public var breached: Bool
+    package struct RiskCase: Sendable, Codable {
+        package var caseID: Int64
+        package var taskForce: String
+        package var level: Int
+        package var enterprise: String?
+        package var dueAt: Date?
+        package var minutesToDue: Int
+        package var breached: Bool
     }
 
-    public struct DiscardedJob: Sendable, Codable {
-        public var jobID: Int64
-        public var queue: String
-        public var caseID: Int64?
-        public var attempts: Int
-        public var finishedAt: Date?
-        public var lastError: String?
+    package struct DiscardedJob: Sendable, Codable {
+        package var jobID: Int64
+        package var queue: String
+        package var caseID: Int64?
+        package var attempts: Int
+        package var finishedAt: Date?
+        package var lastError: String?
     }
 
     /// When the live figures (backlog, at risk, queues, workers) were read.
-    public var generatedAt: Date
+    package var generatedAt: Date
     /// When the historical figures (received, resolved, rates, time to resolve,
     /// escalations, reroutes, breaches, throughput) were computed.
-    public var aggregatesAsOf: Date
-    public var taskForces: [TaskForceSummary]
-    public var triageBacklog: Int
+    package var aggregatesAsOf: Date
+    package var taskForces: [TaskForceSummary]
+    package var triageBacklog: Int
     /// Received and resolved per hour over the last 48 hours, all task forces.
-    public var throughput: [HourPoint]
+    package var throughput: [HourPoint]
     /// The same per task force.
-    public var throughputByTaskForce: [String: [HourPoint]]
-    public var workers: [Worker]
-    public var atRiskCases: [RiskCase]
-    public var discardedJobs: [DiscardedJob]
-    public var troubledAttempts: [TroubledAttempt]
+    package var throughputByTaskForce: [String: [HourPoint]]
+    package var workers: [Worker]
+    package var atRiskCases: [RiskCase]
+    package var discardedJobs: [DiscardedJob]
+    package var troubledAttempts: [TroubledAttempt]
 
     /// Reads the views.
     /// - Parameter maxStaleness: when the historical figures are older than this, they
     ///   are recomputed first (`dashboard.refresh_if_stale`, one refresher at a time), so
     ///   they are never older than this plus one refresh, whether or not a worker runs.
     ///   nil reads them as they are.
-    public static func load(on connection: PostgresConnection, maxStaleness: Duration? = nil) async throws -> DashboardSnapshot {
+    package static func load(on connection: PostgresConnection, maxStaleness: Duration? = nil) async throws -> DashboardSnapshot {
         let aggregatesAsOf: Date
         if let maxStaleness {
             let milliseconds = max(1_000, Int(maxStaleness / .milliseconds(1)))
@@ -205,7 +205,7 @@ public struct DashboardSnapshot: Sendable, Codable {
     }
 
     /// The JSON API's encoding: snake_case keys, ISO 8601 times.
-    public func json() throws -> Data {
+    package func json() throws -> Data {
         let encoder = JSONEncoder()
         encoder.keyEncodingStrategy = .convertToSnakeCase
         encoder.dateEncodingStrategy = .iso8601

@@ -3,15 +3,15 @@ import PostgresClient
 import TaskForces
 
 /// Counts of one import.
-public struct ImportSummary: Sendable, Equatable {
-    public var rows = 0
-    public var created = 0
-    public var merged = 0
-    public var alreadyImported = 0
-    public var rejected = 0
-    public var perTaskForce: [TaskForce: Int] = [:]
+package struct ImportSummary: Sendable, Equatable {
+    package var rows = 0
+    package var created = 0
+    package var merged = 0
+    package var alreadyImported = 0
+    package var rejected = 0
+    package var perTaskForce: [TaskForce: Int] = [:]
 
-    public init() {}
+    package init() {}
 
     mutating func count(_ outcome: IntakeOutcome) {
         switch outcome.disposition {
@@ -24,7 +24,7 @@ public struct ImportSummary: Sendable, Equatable {
     }
 
     /// A plain-text summary.
-    public func report(elapsed: TimeInterval) -> String {
+    package func report(elapsed: TimeInterval) -> String {
         var lines = ["imported \(rows) rows in \(String(format: "%.1f", elapsed)) s (\(Int(Double(rows) / max(elapsed, 0.001))) rows/s): \(created) new cases, \(merged) repeated demands linked, \(alreadyImported) already imported, \(rejected) rejected"]
         lines.append("new cases per task force:")
         for taskForce in TaskForce.allCases {
@@ -39,17 +39,17 @@ public struct ImportSummary: Sendable, Equatable {
 /// Bad rows are written to `<file>.rejects.jsonl` — `{"line", "error", "raw"}` — and
 /// reported through `onReject`; every good row is imported. External ids make a second
 /// import of the same file create nothing new.
-public struct CaseImporter: Sendable {
-    public let intake: CaseIntake
-    public let batchSize: Int
+package struct CaseImporter: Sendable {
+    package let intake: CaseIntake
+    package let batchSize: Int
 
-    public init(intake: CaseIntake, batchSize: Int = 500) {
+    package init(intake: CaseIntake, batchSize: Int = 500) {
         self.intake = intake
         self.batchSize = max(1, batchSize)
     }
 
     /// The rejects file written beside `path`.
-    public static func rejectsPath(for path: String) -> String { path + ".rejects.jsonl" }
+    package static func rejectsPath(for path: String) -> String { path + ".rejects.jsonl" }
 
     /// Imports `path`.
     /// - Parameters:
@@ -59,7 +59,7 @@ public struct CaseImporter: Sendable {
     ///   - onProgress: called after each batch with rows done and bytes read.
     /// - Throws: ``CaseError`` when the file itself cannot be read; database errors
     ///   after five retries of a batch.
-    public func run(
+    package func run(
         path: String, on connection: PostgresConnection,
         onReject: (String) -> Void = { _ in }, onProgress: (_ rows: Int, _ bytesRead: Int, _ totalBytes: Int) -> Void = { _, _, _ in }
     ) async throws -> ImportSummary {

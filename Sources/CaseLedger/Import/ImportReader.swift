@@ -3,10 +3,10 @@ import TaskForces
 
 /// One row of an import file: its line number, its raw text (kept for the rejects
 /// file), and either a case to take in or the reason it cannot be.
-public struct ImportRow: Sendable {
-    public let line: Int
-    public let raw: String
-    public let result: Result<CaseInput, CaseError>
+package struct ImportRow: Sendable {
+    package let line: Int
+    package let raw: String
+    package let result: Result<CaseInput, CaseError>
 }
 
 /// Streams `.jsonl` and `.csv` files in batches, never holding the whole file.
@@ -14,11 +14,11 @@ public struct ImportRow: Sendable {
 /// Only `text` is required. Other fields: `enterprise`, `contact`, `channel` (default
 /// `import`), `external_id`, `kind`, `task_force`, `urgent` (true/false/1/0/yes/no),
 /// `received_at` (ISO 8601). Unknown fields are ignored.
-public final class ImportReader {
-    public enum Format: String, Sendable { case jsonl, csv }
+package final class ImportReader {
+    package enum Format: String, Sendable { case jsonl, csv }
 
-    public let path: String
-    public let format: Format
+    package let path: String
+    package let format: Format
     private let handle: FileHandle
     private var buffer: [UInt8] = []
     private var bufferStart = 0
@@ -26,12 +26,12 @@ public final class ImportReader {
     private var line = 0
     private var csvHeader: [String]?
     /// Bytes read so far (for progress).
-    public private(set) var bytesRead = 0
-    public let totalBytes: Int
+    package private(set) var bytesRead = 0
+    package let totalBytes: Int
 
     /// Opens a file; the format comes from its extension (`.jsonl`, `.ndjson`, `.json` or `.csv`).
     /// - Throws: ``CaseError`` (`importFile`) when the file is missing, unreadable, or of another type.
-    public init(path: String) throws {
+    package init(path: String) throws {
         self.path = path
         let lower = path.lowercased()
         if lower.hasSuffix(".csv") {
@@ -52,7 +52,7 @@ public final class ImportReader {
     deinit { try? handle.close() }
 
     /// The next rows, at most `limit`; empty at the end of the file.
-    public func nextBatch(limit: Int) throws -> [ImportRow] {
+    package func nextBatch(limit: Int) throws -> [ImportRow] {
         var rows: [ImportRow] = []
         while rows.count < limit, let record = try nextRecord() {
             if let row = parse(record) { rows.append(row) }
@@ -67,7 +67,7 @@ public final class ImportReader {
     /// rest of it is skipped without being held, so reading stays linear and bounded
     /// however long a line is. Cases hold at most 20,000 characters of text (80 KB of
     /// UTF-8), so 1 MiB leaves room for every other field.
-    public static let maximumRecordBytes = 1 << 20
+    package static let maximumRecordBytes = 1 << 20
 
     private struct Record {
         let line: Int

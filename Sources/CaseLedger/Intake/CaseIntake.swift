@@ -4,19 +4,19 @@ import QueueCore
 import TaskForces
 
 /// A case ready to store: validated, routed, given its deadline.
-public struct PreparedCase: Sendable {
-    public let input: CaseInput
-    public let normalizedText: String
-    public let language: TextScript
-    public let decision: RoutingDecision?
-    public let taskForce: TaskForce
-    public let confidence: Double
-    public let kind: String?
-    public let deadline: CaseDeadline
-    public let receivedAt: Date
+package struct PreparedCase: Sendable {
+    package let input: CaseInput
+    package let normalizedText: String
+    package let language: TextScript
+    package let decision: RoutingDecision?
+    package let taskForce: TaskForce
+    package let confidence: Double
+    package let kind: String?
+    package let deadline: CaseDeadline
+    package let receivedAt: Date
     /// What the content key hashes (``CaseIntake/contentKeySource(of:)``), for an imported
     /// row without an external id; nil otherwise.
-    public let contentKeySource: String?
+    package let contentKeySource: String?
 
     /// The key that makes taking this case in idempotent: its external id, else its
     /// content key; nil for a case taken in one by one without an external id.
@@ -30,30 +30,30 @@ public struct PreparedCase: Sendable {
 /// demands, and stores each case with its ledger events and its job — all in the
 /// caller's transaction, so a case is never queued without its record or recorded
 /// without its job.
-public final class CaseIntake: Sendable {
+package final class CaseIntake: Sendable {
     /// Intake settings.
-    public struct Settings: Sendable {
+    package struct Settings: Sendable {
         /// A demand from the same enterprise within this window, with near-identical
         /// text, is linked to the open case instead of creating a second job.
-        public var duplicateWindow: TimeInterval = 7 * 24 * 3600
+        package var duplicateWindow: TimeInterval = 7 * 24 * 3600
         /// Similarity (character-bigram Jaccard, 0…1) at which texts count as the same demand.
-        public var duplicateSimilarity = 0.8
+        package var duplicateSimilarity = 0.8
         /// Who is recorded in the ledger as having done the intake.
-        public var actor = "dispatcher"
-        public init() {}
+        package var actor = "dispatcher"
+        package init() {}
     }
 
-    public let classifier: RoutingClassifier
-    public let policy: TimeLimitPolicy
-    public let calendar: WorkCalendar
-    public let settings: Settings
+    package let classifier: RoutingClassifier
+    package let policy: TimeLimitPolicy
+    package let calendar: WorkCalendar
+    package let settings: Settings
 
     /// - Parameters:
     ///   - classifier: routes texts.
     ///   - policy: time limits per task force and kind.
     ///   - calendar: working hours, weekends, holidays.
     ///   - settings: duplicate window, actor.
-    public init(classifier: RoutingClassifier, policy: TimeLimitPolicy, calendar: WorkCalendar, settings: Settings = Settings()) {
+    package init(classifier: RoutingClassifier, policy: TimeLimitPolicy, calendar: WorkCalendar, settings: Settings = Settings()) {
         self.classifier = classifier
         self.policy = policy
         self.calendar = calendar
@@ -62,7 +62,7 @@ public final class CaseIntake: Sendable {
 
     /// Validates and routes one input without touching the database.
     /// - Throws: ``DomainError`` naming the field and what to do.
-    public func prepare(_ input: CaseInput, now: Date = Date()) throws -> PreparedCase {
+    package func prepare(_ input: CaseInput, now: Date = Date()) throws -> PreparedCase {
         try RoutingClassifier.validate(input.text)
         // Lengths as PostgreSQL counts them (code points, not grapheme clusters), and no
         // NUL, which PostgreSQL text cannot hold: a row the database would refuse is
@@ -102,7 +102,7 @@ public final class CaseIntake: Sendable {
     /// of their own. Two rows that differ only in spacing or full-width forms are the
     /// same row; a row without a received time is the same case however often it is
     /// imported — give `received_at` or `external_id` to import a repeat on purpose.
-    public static func contentKeySource(of input: CaseInput) -> String {
+    package static func contentKeySource(of input: CaseInput) -> String {
         func clean(_ text: String?) -> String {
             guard let text else { return "" }
             return text.precomposedStringWithCompatibilityMapping
@@ -115,7 +115,7 @@ public final class CaseIntake: Sendable {
 
     /// Stores prepared cases on `connection` (wrap the call in a transaction to make the
     /// batch atomic). Outcomes are in input order.
-    public func store(_ cases: [PreparedCase], on connection: PostgresConnection) async throws -> [IntakeOutcome] {
+    package func store(_ cases: [PreparedCase], on connection: PostgresConnection) async throws -> [IntakeOutcome] {
         guard !cases.isEmpty else { return [] }
         var outcomes = [IntakeOutcome?](repeating: nil, count: cases.count)
 

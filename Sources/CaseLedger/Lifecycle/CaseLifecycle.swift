@@ -12,11 +12,11 @@ import TaskForces
 /// own). New jobs go through QueueCore's enqueue (``JobQueue/enqueue(_:on:)``) or, for
 /// moves to another task force, through the definer function `case_redispatch()`, which
 /// enqueues through the queue's `queue_enqueue()` (migration 0010).
-public struct CaseLifecycle: Sendable {
-    public let policy: TimeLimitPolicy
-    public let calendar: WorkCalendar
+package struct CaseLifecycle: Sendable {
+    package let policy: TimeLimitPolicy
+    package let calendar: WorkCalendar
 
-    public init(policy: TimeLimitPolicy, calendar: WorkCalendar) {
+    package init(policy: TimeLimitPolicy, calendar: WorkCalendar) {
         self.policy = policy
         self.calendar = calendar
     }
@@ -47,7 +47,7 @@ public struct CaseLifecycle: Sendable {
     /// - Returns: the new job's id.
     /// - Throws: ``CaseError`` (no such case, an illegal state, an empty reason).
     @discardableResult
-    public func reroute(_ caseID: Int64, to target: TaskForce, reason: String, actor: String,
+    package func reroute(_ caseID: Int64, to target: TaskForce, reason: String, actor: String,
                         on connection: PostgresConnection) async throws -> Int64 {
         guard !reason.trimmingCharacters(in: .whitespaces).isEmpty else {
             throw CaseError.invalidInput("--reason is required: say why the case belongs elsewhere", caseID: caseID, field: "reason")
@@ -65,7 +65,7 @@ public struct CaseLifecycle: Sendable {
 
     /// Withdraws a case, in a transaction of its own: its job is cancelled and the case closed.
     /// - Throws: ``CaseError`` (no such case, or already closed).
-    public func cancel(_ caseID: Int64, reason: String, actor: String, on connection: PostgresConnection) async throws {
+    package func cancel(_ caseID: Int64, reason: String, actor: String, on connection: PostgresConnection) async throws {
         try await connection.transaction { tx in
             guard let snapshot = try await lock(caseID, on: tx) else { throw CaseError.noSuchCase(caseID) }
             guard case let .cancel(job) = try CaseTransition.decide(.cancel, for: snapshot) else { return }
@@ -87,7 +87,7 @@ public struct CaseLifecycle: Sendable {
     ///   - events: where ledger events are collected.
     /// - Returns: the new job id, or nil at the top level or when nothing was done.
     @discardableResult
-    public func escalate(_ caseID: Int64, fromJob: Int64?, reason: String, events: inout LedgerBatch,
+    package func escalate(_ caseID: Int64, fromJob: Int64?, reason: String, events: inout LedgerBatch,
                          on connection: PostgresConnection) async throws -> Int64? {
         guard let snapshot = try await lock(caseID, on: connection) else { return nil }
         switch try CaseTransition.decide(.escalate(fromJob: fromJob), for: snapshot) {
@@ -118,7 +118,7 @@ public struct CaseLifecycle: Sendable {
     /// The events collected so far are written first: once the case belongs to another
     /// task force, a department's login can no longer append to its ledger. The move
     /// itself (and its events) goes through the database's definer functions.
-    public func rerouteByHandler(_ caseID: Int64, fromJob: Int64, to target: TaskForce, reason: String, actor: String,
+    package func rerouteByHandler(_ caseID: Int64, fromJob: Int64, to target: TaskForce, reason: String, actor: String,
                                  events: inout LedgerBatch, on connection: PostgresConnection) async throws {
         guard let snapshot = try await lock(caseID, on: connection) else { return }
         let moves = try await moves(of: caseID, types: [.rerouted], on: connection)
@@ -137,16 +137,16 @@ public struct CaseLifecycle: Sendable {
     }
 
     /// What a handler answered for one job of a case.
-    public struct HandlerAnswer: Sendable {
-        public var caseID: Int64
-        public var jobID: Int64
-        public var attempt: Int
-        public var level: Int
-        public var resolution: Resolution
+    package struct HandlerAnswer: Sendable {
+        package var caseID: Int64
+        package var jobID: Int64
+        package var attempt: Int
+        package var level: Int
+        package var resolution: Resolution
         /// How long the handler ran, in seconds.
-        public var duration: Double
+        package var duration: Double
 
-        public init(caseID: Int64, jobID: Int64, attempt: Int, level: Int, resolution: Resolution, duration: Double) {
+        package init(caseID: Int64, jobID: Int64, attempt: Int, level: Int, resolution: Resolution, duration: Double) {
             self.caseID = caseID
             self.jobID = jobID
             self.attempt = attempt
@@ -162,7 +162,7 @@ public struct CaseLifecycle: Sendable {
     /// - Parameters:
     ///   - handler: `advisor` or `exec`.
     ///   - worker: the worker's name (the actor).
-    public func recordAnswers(_ answers: [HandlerAnswer], handler: String, worker: String,
+    package func recordAnswers(_ answers: [HandlerAnswer], handler: String, worker: String,
                               on connection: PostgresConnection) async throws {
         guard !answers.isEmpty else { return }
         try await connection.query(
@@ -206,17 +206,17 @@ public struct CaseLifecycle: Sendable {
     }
 
     /// A failed (or lost) attempt of a case's job.
-    public struct FailedAttempt: Sendable {
-        public var caseID: Int64
-        public var jobID: Int64
-        public var attempt: Int
-        public var maxAttempts: Int
-        public var error: String
+    package struct FailedAttempt: Sendable {
+        package var caseID: Int64
+        package var jobID: Int64
+        package var attempt: Int
+        package var maxAttempts: Int
+        package var error: String
         /// The job's state after the failure; `discarded` escalates the case.
-        public var next: JobState
-        public var duration: Double?
+        package var next: JobState
+        package var duration: Double?
 
-        public init(caseID: Int64, jobID: Int64, attempt: Int, maxAttempts: Int, error: String, next: JobState, duration: Double?) {
+        package init(caseID: Int64, jobID: Int64, attempt: Int, maxAttempts: Int, error: String, next: JobState, duration: Double?) {
             self.caseID = caseID
             self.jobID = jobID
             self.attempt = attempt
@@ -229,7 +229,7 @@ public struct CaseLifecycle: Sendable {
 
     /// Records failed attempts in the ledger; a job whose last attempt failed (or was lost)
     /// escalates its case, with `escalationReason` saying why.
-    public func recordFailures(_ failures: [FailedAttempt], actor: String, escalationReason: (FailedAttempt) -> String,
+    package func recordFailures(_ failures: [FailedAttempt], actor: String, escalationReason: (FailedAttempt) -> String,
                                on connection: PostgresConnection) async throws {
         var events = LedgerBatch(actor: actor)
         for failure in failures {
@@ -252,7 +252,7 @@ public struct CaseLifecycle: Sendable {
     /// transactions (warnings, then breaches).
     /// - Returns: how many warnings and breaches were recorded.
     @discardableResult
-    public func enforceDeadlines(batch: Int, actor: String = "deadline-enforcer",
+    package func enforceDeadlines(batch: Int, actor: String = "deadline-enforcer",
                                  on connection: PostgresConnection) async throws -> (warnings: Int, breaches: Int) {
         let warnings = try await connection.transaction { tx -> Int in
             var events = LedgerBatch(actor: actor)
@@ -297,23 +297,23 @@ public struct CaseLifecycle: Sendable {
     }
 
     /// The arguments of `case_redispatch()`.
-    public struct Move: Sendable {
-        public var caseID: Int64
-        public var to: TaskForce
-        public var level: Int
-        public var urgent: Bool
+    package struct Move: Sendable {
+        package var caseID: Int64
+        package var to: TaskForce
+        package var level: Int
+        package var urgent: Bool
         /// The case's kind; one no longer in the policy falls back to the task force's limit.
-        public var kind: String?
+        package var kind: String?
         /// Where the new deadline counts from.
-        public var deadlineFrom: Date
+        package var deadlineFrom: Date
         /// `manual` (out of triage) or `corrected` (a misrouting).
-        public var source: String
+        package var source: String
         /// `assigned` or `rerouted`.
-        public var event: LedgerEventType
-        public var reason: String
-        public var actor: String
+        package var event: LedgerEventType
+        package var reason: String
+        package var actor: String
 
-        public init(caseID: Int64, to: TaskForce, level: Int, urgent: Bool, kind: String?, deadlineFrom: Date,
+        package init(caseID: Int64, to: TaskForce, level: Int, urgent: Bool, kind: String?, deadlineFrom: Date,
                     source: String, event: LedgerEventType, reason: String, actor: String) {
             self.caseID = caseID
             self.to = to
@@ -331,7 +331,7 @@ public struct CaseLifecycle: Sendable {
     /// Calls `case_redispatch()` with `move` as given (the function, not this program,
     /// is the security boundary: the attack tests call this directly with hostile moves).
     @discardableResult
-    public func redispatch(_ move: Move, fromJob: Int64?, on connection: PostgresConnection) async throws -> Int64? {
+    package func redispatch(_ move: Move, fromJob: Int64?, on connection: PostgresConnection) async throws -> Int64? {
         let kind = move.kind.flatMap { policy.kindKeys.contains($0) ? $0 : nil }
         let deadline = try policy.deadline(taskForce: move.to.rawValue, kind: kind, urgent: move.urgent,
                                            escalationLevel: move.level, receivedAt: move.deadlineFrom, calendar: calendar)
@@ -345,7 +345,7 @@ public struct CaseLifecycle: Sendable {
     /// Hands a case to a person (triage) through `case_to_triage()` (same checks as ``redispatch(_:fromJob:on:)``).
     /// - Returns: false when `fromJob` is no longer the case's job or the case is not open.
     @discardableResult
-    public func sendToTriage(_ caseID: Int64, fromJob: Int64?, reason: String, via: String,
+    package func sendToTriage(_ caseID: Int64, fromJob: Int64?, reason: String, via: String,
                              on connection: PostgresConnection) async throws -> Bool {
         try await connection.query(LifecycleQueries.toTriage, caseID, fromJob, reason, via).first?.decode(0, as: Bool.self) ?? false
     }

@@ -12,11 +12,11 @@
 ///   intake of a repeated demand ──▶ merged (into the open case)
 /// ```
 /// ``CaseTransition`` decides which commands each state allows.
-public enum CaseState: String, Sendable, Codable, CaseIterable {
+package enum CaseState: String, Sendable, Codable, CaseIterable {
     case triage, open, resolved, rejected, escalated, merged, cancelled
 
     /// Parses a state read from the database; an unknown one is an error, never a guess.
-    public init(stored text: String, caseID: Int64? = nil) throws(CaseError) {
+    package init(stored text: String, caseID: Int64? = nil) throws(CaseError) {
         guard let state = CaseState(rawValue: text) else {
             throw CaseError(code: .unknownState,
                             message: "case \(caseID.map(String.init) ?? "?") has state \"\(text)\", which this program does not know; upgrade it",
@@ -26,5 +26,5 @@ public enum CaseState: String, Sendable, Codable, CaseIterable {
     }
 
     /// Whether the case still waits for an answer (open or in triage).
-    public var isWaiting: Bool { self == .open || self == .triage }
+    package var isWaiting: Bool { self == .open || self == .triage }
 }

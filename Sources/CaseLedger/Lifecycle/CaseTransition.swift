@@ -3,19 +3,19 @@ import PostgresClient
 import TaskForces
 
 /// A case as a transition sees it: the row ``CaseLifecycle`` locks before deciding.
-public struct CaseSnapshot: Sendable, Equatable {
-    public var id: Int64
-    public var text: String
-    public var taskForce: TaskForce
-    public var state: CaseState
-    public var currentJobID: Int64?
-    public var receivedAt: Date
-    public var kind: String?
-    public var urgent: Bool
+package struct CaseSnapshot: Sendable, Equatable {
+    package var id: Int64
+    package var text: String
+    package var taskForce: TaskForce
+    package var state: CaseState
+    package var currentJobID: Int64?
+    package var receivedAt: Date
+    package var kind: String?
+    package var urgent: Bool
     /// 0 unit, 1 department, 2 task force (the top of the chain).
-    public var level: Int
+    package var level: Int
 
-    public init(id: Int64, text: String = "", taskForce: TaskForce, state: CaseState, currentJobID: Int64?,
+    package init(id: Int64, text: String = "", taskForce: TaskForce, state: CaseState, currentJobID: Int64?,
                 receivedAt: Date = Date(), kind: String? = nil, urgent: Bool = false, level: Int = 0) {
         self.id = id
         self.text = text
@@ -40,7 +40,7 @@ public struct CaseSnapshot: Sendable, Equatable {
 }
 
 /// What somebody asks of a case.
-public enum CaseCommand: Sendable, Equatable {
+package enum CaseCommand: Sendable, Equatable {
     /// One level up: a handler asked (`fromJob`), its job was discarded (`fromJob`), or
     /// the deadline passed (`fromJob` nil).
     case escalate(fromJob: Int64?)
@@ -53,7 +53,7 @@ public enum CaseCommand: Sendable, Equatable {
 }
 
 /// What a command does to a case, decided without touching the database.
-public enum CaseDecision: Sendable, Equatable {
+package enum CaseDecision: Sendable, Equatable {
     /// Nothing: the job that asked is no longer the case's, or the case moved on (a late
     /// or repeated request, which is normal in a queue with retries).
     case stale
@@ -74,14 +74,14 @@ public enum CaseDecision: Sendable, Equatable {
 /// The rules of a case's life, as a pure function: (case, command) → decision or a
 /// refusal naming the case, its state and what cannot be done. ``CaseLifecycle`` locks
 /// the case, asks ``decide(_:for:)``, and performs the decision.
-public enum CaseTransition {
+package enum CaseTransition {
     /// The highest escalation level (the task force itself).
-    public static let topLevel = 2
+    package static let topLevel = 2
     /// After this many moves, a handler's reroute sends the case to triage instead, so
     /// that cases cannot bounce between task forces.
-    public static let handlerMovesBeforeTriage = 2
+    package static let handlerMovesBeforeTriage = 2
 
-    public static func decide(_ command: CaseCommand, for snapshot: CaseSnapshot) throws(CaseError) -> CaseDecision {
+    package static func decide(_ command: CaseCommand, for snapshot: CaseSnapshot) throws(CaseError) -> CaseDecision {
         switch command {
         case .escalate(let fromJob):
             guard snapshot.state == .open, fromJob == nil || snapshot.currentJobID == fromJob else { return .stale }

@@ -4,7 +4,7 @@ import QueueCore
 import TaskForces
 
 /// The types of ledger event (the CHECK of `case_events.type`, migration 0003).
-public enum LedgerEventType: String, Sendable, CaseIterable, Codable {
+package enum LedgerEventType: String, Sendable, CaseIterable, Codable {
     case received, classified
     case deadlineSet = "deadline_set"
     case enqueued, claimed
@@ -19,7 +19,7 @@ public enum LedgerEventType: String, Sendable, CaseIterable, Codable {
 /// ledger's documented format (docs/dispatcher.md, "The ledger"); the events that the
 /// database functions write themselves (`rerouted`, `assigned`, and the `deadline_set` and
 /// `enqueued` of a move) are in migrations 0008/0010.
-public enum LedgerEvent: Sendable {
+package enum LedgerEvent: Sendable {
     /// A problem was taken in.
     case received(channel: CaseChannel, externalID: String?, enterprise: String?, language: String)
     /// The classifier routed it (`predicted` is what it would have chosen without the
@@ -45,19 +45,19 @@ public enum LedgerEvent: Sendable {
     case discarded(job: Int64, attempts: Int)
 
     /// A handler's answer that closed the case.
-    public struct Answer: Sendable {
-        public var rejected: Bool
-        public var job: Int64
-        public var attempt: Int
-        public var handler: String
-        public var summary: String
-        public var measures: [Int]
-        public var responsibleUnit: String?
-        public var handlerSeconds: Double
-        public var reply: String?
-        public var nextStep: String?
+    package struct Answer: Sendable {
+        package var rejected: Bool
+        package var job: Int64
+        package var attempt: Int
+        package var handler: String
+        package var summary: String
+        package var measures: [Int]
+        package var responsibleUnit: String?
+        package var handlerSeconds: Double
+        package var reply: String?
+        package var nextStep: String?
 
-        public init(rejected: Bool, job: Int64, attempt: Int, handler: String, summary: String, measures: [Int],
+        package init(rejected: Bool, job: Int64, attempt: Int, handler: String, summary: String, measures: [Int],
                     responsibleUnit: String?, handlerSeconds: Double, reply: String?, nextStep: String?) {
             self.rejected = rejected
             self.job = job
@@ -72,7 +72,7 @@ public enum LedgerEvent: Sendable {
         }
     }
 
-    public var type: LedgerEventType {
+    package var type: LedgerEventType {
         switch self {
         case .received: .received
         case .classified, .classifiedManually: .classified
@@ -163,28 +163,28 @@ extension Optional: OptionalValue {
 }
 
 /// Ledger events collected and written in one statement.
-public struct LedgerBatch: Sendable {
+package struct LedgerBatch: Sendable {
     private var caseIDs: [Int64] = []
     private var types: [String] = []
     private var actors: [String] = []
     private var data: [RawJSON] = []
     /// Who the writer says it is (a worker's name, an operator); the database records the login beside it.
-    public let actor: String
+    package let actor: String
 
-    public init(actor: String) { self.actor = actor }
+    package init(actor: String) { self.actor = actor }
 
-    public var isEmpty: Bool { caseIDs.isEmpty }
-    public var count: Int { caseIDs.count }
+    package var isEmpty: Bool { caseIDs.isEmpty }
+    package var count: Int { caseIDs.count }
 
     /// Adds an event of case `caseID`.
-    public mutating func add(_ caseID: Int64, _ event: LedgerEvent, actor: String? = nil) {
+    package mutating func add(_ caseID: Int64, _ event: LedgerEvent, actor: String? = nil) {
         caseIDs.append(caseID)
         types.append(event.type.rawValue)
         actors.append(actor ?? self.actor)
         data.append(RawJSON(event.json))
     }
 
-    public func write(on connection: PostgresConnection) async throws {
+    package func write(on connection: PostgresConnection) async throws {
         guard !caseIDs.isEmpty else { return }
         try await connection.query(CaseQueries.insertEvents, caseIDs, types, actors, data)
     }
@@ -192,7 +192,7 @@ public struct LedgerBatch: Sendable {
     /// Writes what was collected so far and empties the batch. Used before a case leaves
     /// the writer's task force: under row-level security a department cannot append to
     /// the ledger of a case that is no longer its own.
-    public mutating func flush(on connection: PostgresConnection) async throws {
+    package mutating func flush(on connection: PostgresConnection) async throws {
         try await write(on: connection)
         caseIDs.removeAll()
         types.removeAll()

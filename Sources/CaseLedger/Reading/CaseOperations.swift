@@ -4,10 +4,10 @@ import QueueCore
 import TaskForces
 
 /// Counts of one task force for `dispatcher status` and dashboards.
-public struct TaskForceStatus: Sendable, Codable, Equatable {
-    public init() {}
+package struct TaskForceStatus: Sendable, Codable, Equatable {
+    package init() {}
 
-    public init(open: Int, running: Int, overdue: Int, escalated: Int, resolved: Int, discarded: Int) {
+    package init(open: Int, running: Int, overdue: Int, escalated: Int, resolved: Int, discarded: Int) {
         self.open = open
         self.running = running
         self.overdue = overdue
@@ -16,18 +16,18 @@ public struct TaskForceStatus: Sendable, Codable, Equatable {
         self.discarded = discarded
     }
 
-    public var open = 0
-    public var running = 0
-    public var overdue = 0
-    public var escalated = 0
-    public var resolved = 0
-    public var discarded = 0
+    package var open = 0
+    package var running = 0
+    package var overdue = 0
+    package var escalated = 0
+    package var resolved = 0
+    package var discarded = 0
 }
 
 /// The whole status: per task force, plus the triage backlog.
-public struct LedgerStatus: Sendable, Codable, Equatable {
-    public var taskForces: [String: TaskForceStatus]
-    public var triage: Int
+package struct LedgerStatus: Sendable, Codable, Equatable {
+    package var taskForces: [String: TaskForceStatus]
+    package var triage: Int
 
     enum CodingKeys: String, CodingKey {
         case taskForces = "task_forces"
@@ -36,38 +36,38 @@ public struct LedgerStatus: Sendable, Codable, Equatable {
 }
 
 /// A case as stored, with its ledger.
-public struct CaseRecord: Sendable {
-    public let id: Int64
-    public let externalID: String?
-    public let text: String
-    public let enterprise: String?
-    public let contact: String?
-    public let channel: String
-    public let language: String
-    public let receivedAt: Date
-    public let taskForce: TaskForce
-    public let confidence: Double?
-    public let routingSource: String
-    public let routingTerms: String
-    public let kind: String?
-    public let urgent: Bool
-    public let escalationLevel: Int
-    public let state: CaseState
-    public let originalDueAt: Date?
-    public let dueAt: Date?
-    public let warnAt: Date?
-    public let deadlineRule: String?
-    public let duplicateOf: Int64?
-    public let repeatCount: Int
-    public let currentJobID: Int64?
-    public let resolvedAt: Date?
-    public let events: [CaseEvent]
+package struct CaseRecord: Sendable {
+    package let id: Int64
+    package let externalID: String?
+    package let text: String
+    package let enterprise: String?
+    package let contact: String?
+    package let channel: String
+    package let language: String
+    package let receivedAt: Date
+    package let taskForce: TaskForce
+    package let confidence: Double?
+    package let routingSource: String
+    package let routingTerms: String
+    package let kind: String?
+    package let urgent: Bool
+    package let escalationLevel: Int
+    package let state: CaseState
+    package let originalDueAt: Date?
+    package let dueAt: Date?
+    package let warnAt: Date?
+    package let deadlineRule: String?
+    package let duplicateOf: Int64?
+    package let repeatCount: Int
+    package let currentJobID: Int64?
+    package let resolvedAt: Date?
+    package let events: [CaseEvent]
 }
 
 extension CaseRecord {
     /// Where an open case stands against its deadline: `on_time`, `at_risk` (past the
     /// warning point) or `breached`; `closed` once it is no longer open.
-    public func deadlineStatus(now: Date = Date()) -> String {
+    package func deadlineStatus(now: Date = Date()) -> String {
         guard state == .open || state == .triage else { return "closed" }
         if let dueAt, now >= dueAt { return "breached" }
         if let warnAt, now >= warnAt { return "at_risk" }
@@ -76,23 +76,23 @@ extension CaseRecord {
 }
 
 /// One ledger event.
-public struct CaseEvent: Sendable, Codable, Equatable {
-    public let id: Int64
-    public let at: Date
-    public let type: String
+package struct CaseEvent: Sendable, Codable, Equatable {
+    package let id: Int64
+    package let at: Date
+    package let type: String
     /// Who the writer says it is (a worker's name, an operator).
-    public let actor: String
+    package let actor: String
     /// The database login that wrote it, recorded by the database itself (nil before migration 0008).
-    public let login: String?
+    package let login: String?
     /// JSON object text.
-    public let data: String
+    package let data: String
 }
 
 /// What operators read about cases: counts, one case with its ledger, the triage backlog,
 /// the corrections kept for training. Changes to a case are ``CaseLifecycle``'s.
-public enum CaseOperations {
+package enum CaseOperations {
     /// Counts per task force and the triage backlog.
-    public static func status(on connection: PostgresConnection) async throws -> LedgerStatus {
+    package static func status(on connection: PostgresConnection) async throws -> LedgerStatus {
         var taskForces: [String: TaskForceStatus] = [:]
         for row in try await connection.query(CaseQueries.status, TaskForce.departments.map(\.rawValue)) {
             taskForces[try row.decode("task_force")] = TaskForceStatus(
@@ -104,7 +104,7 @@ public enum CaseOperations {
     }
 
     /// A case with its whole ledger; `nil` when there is no such case.
-    public static func record(_ id: Int64, on connection: PostgresConnection) async throws -> CaseRecord? {
+    package static func record(_ id: Int64, on connection: PostgresConnection) async throws -> CaseRecord? {
         guard let row = try await connection.query(CaseQueries.caseByID, id).first else { return nil }
         let events = try await connection.query(CaseQueries.eventsOfCase, id).map { event in
             CaseEvent(id: try event.decode("id"), at: try event.decode("at"), type: try event.decode("type"),
@@ -124,14 +124,14 @@ public enum CaseOperations {
     }
 
     /// The triage backlog, oldest first.
-    public static func triageBacklog(limit: Int = 100, on connection: PostgresConnection) async throws -> [(id: Int64, receivedAt: Date, enterprise: String?, text: String, confidence: Double?)] {
+    package static func triageBacklog(limit: Int = 100, on connection: PostgresConnection) async throws -> [(id: Int64, receivedAt: Date, enterprise: String?, text: String, confidence: Double?)] {
         try await connection.query(CaseQueries.triageBacklog, limit).map { row in
             (try row.decode("id"), try row.decode("received_at"), try row.decode("enterprise"), try row.decode("text"), try row.decode("confidence"))
         }
     }
 
     /// The corrections operators made, as labelled examples (latest per case).
-    public static func corrections(on connection: PostgresConnection) async throws -> [LabelledExample] {
+    package static func corrections(on connection: PostgresConnection) async throws -> [LabelledExample] {
         try await connection.query(CaseQueries.corrections).map { row in
             LabelledExample(text: try row.decode("text"), label: try TaskForce(parsing: try row.decode("to_task_force")))
         }

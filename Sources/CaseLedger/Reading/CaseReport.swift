@@ -3,17 +3,17 @@ import PostgresClient
 import TaskForces
 
 /// The outcome table per task force: what happened to the cases routed there.
-public struct CaseReportRow: Sendable, Codable, Equatable {
-    public let taskForce: String
-    public let cases: Int
-    public let open: Int
-    public let resolved: Int
-    public let escalated: Int
+package struct CaseReportRow: Sendable, Codable, Equatable {
+    package let taskForce: String
+    package let cases: Int
+    package let open: Int
+    package let resolved: Int
+    package let escalated: Int
     /// Cases rerouted away from this task force (misroutings).
-    public let rerouted: Int
-    public let medianHoursToResolve: Double?
-    public let p95HoursToResolve: Double?
-    public let breaches: Int
+    package let rerouted: Int
+    package let medianHoursToResolve: Double?
+    package let p95HoursToResolve: Double?
+    package let breaches: Int
 
     enum CodingKeys: String, CodingKey {
         case taskForce = "task_force", cases, open, resolved, escalated, rerouted
@@ -21,9 +21,9 @@ public struct CaseReportRow: Sendable, Codable, Equatable {
     }
 }
 
-public enum CaseReport {
+package enum CaseReport {
     /// The table, one row per task force and one for triage.
-    public static func rows(on connection: PostgresConnection) async throws -> [CaseReportRow] {
+    package static func rows(on connection: PostgresConnection) async throws -> [CaseReportRow] {
         let order = TaskForce.allCases.map(\.rawValue)
         return try await connection.query(CaseQueries.report, order).map { row in
             CaseReportRow(
@@ -35,12 +35,12 @@ public enum CaseReport {
     }
 
     /// Cases still waiting for a worker (open, not at the top of the chain).
-    public static func pendingCases(on connection: PostgresConnection) async throws -> Int {
+    package static func pendingCases(on connection: PostgresConnection) async throws -> Int {
         try await connection.query(CaseQueries.pendingCount).firstRow().decode(0, as: Int.self)
     }
 
     /// A plain-text table.
-    public static func format(_ rows: [CaseReportRow]) -> String {
+    package static func format(_ rows: [CaseReportRow]) -> String {
         func duration(_ hours: Double?) -> String {
             guard let hours else { return "-" }
             if hours < 1.0 / 60 { return String(format: "%.0fs", hours * 3600) }
