@@ -14,11 +14,12 @@ import SystemPackage
 struct CaseLoader: Sendable {
     let pool: ConnectionPool
 
-    /// The case behind a job, as JSON-ready facts; `nil` when the case is gone.
-    func load(_ job: Job) async throws -> (facts: CaseFacts, document: [String: Any], caseJob: CaseJob)? {
+    /// The case behind a job, as JSON-ready facts and its state; `nil` when the case is gone.
+    func load(_ job: Job) async throws -> (facts: CaseFacts, document: [String: Any], state: CaseState)? {
         let caseJob = try job.decodePayload(CaseJob.self)
         let row = try await pool.withConnection { try await $0.query(WorkerQueries.caseFacts, caseJob.caseID).first }
         guard let row else { return nil }
+        let state = try CaseState(stored: try row.decode("state"), caseID: caseJob.caseID)
         let facts = CaseFacts(
             caseID: caseJob.caseID, text: try row.decode("text"), taskForce: try TaskForce(parsing: try row.decode("task_force")),
             language: TextScript(rawValue: try row.decode("language")) ?? .simplified, escalationLevel: try row.decode("escalation_level"),
@@ -31,9 +32,9 @@ struct CaseLoader: Sendable {
             "urgent": try row.decode("urgent", as: Bool.self), "repeat_count": facts.repeatCount,
             "received_at": PostgresTimestamp.format(try row.decode("received_at")),
             "due_at": (try row.decode("due_at", as: Date?.self)).map(PostgresTimestamp.format) ?? NSNull(),
-            "state": try row.decode("state", as: String.self),
+            "state": state.rawValue,
         ]
-        return (facts, document, caseJob)
+        return (facts, document, state)
     }
 }
 
@@ -62,14 +63,14 @@ enum CaseHandlers {
         switch kind {
         case .advisor:
             return { job in
-                guard let (facts, document, _) = try await loader.load(job), document["state"] as? String == "open" else {
+                guard let (facts, _, state) = try await loader.load(job), state == .open else {
                     return .completed(result: nil)
                 }
                 return .completed(result: advisor.advise(facts).json())
             }
         case .exec(let command, let environment):
             return { job in
-                guard let (_, document, _) = try await loader.load(job), document["state"] as? String == "open" else {
+                guard let (_, document, state) = try await loader.load(job), state == .open else {
                     return .completed(result: nil)
                 }
                 return .completed(result: try await ExecHandler.run(

@@ -31,11 +31,14 @@ package struct CaseLifecycle: Sendable {
         try await connection.query(LifecycleQueries.movesOfCase, caseID, types.map(\.rawValue)).first?.decode(0, as: Int.self) ?? 0
     }
 
-    /// Cancels a case's job that may still be pending. A job already finished or
-    /// cancelled is fine; any SQL error propagates and aborts the transaction.
+    /// Cancels a case's job that may still be pending. A job already finished, cancelled
+    /// or pruned is fine (nothing is pending); any SQL error propagates and aborts the
+    /// transaction.
     func cancelJob(_ job: Int64?, on connection: PostgresConnection) async throws {
         guard let job else { return }
-        do { try await JobQueue.cancel(job, on: connection) } catch let error as QueueError where error.code == .wrongState {}
+        do {
+            try await JobQueue.cancel(job, on: connection)
+        } catch let error as QueueError where error.code == .wrongState || error.code == .notFound {}
     }
 
     // MARK: Operators
