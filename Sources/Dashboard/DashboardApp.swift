@@ -20,7 +20,7 @@ package enum DashboardApp {
         let router = Router(context: DashboardRequestContext.self)
         router.get("/healthz") { _, _ -> Response in
             do {
-                try await pool.query("SELECT 1")
+                try await pool.query(DashboardQueries.ping)
                 return Response(status: .ok, headers: [.contentType: "text/plain"], body: .init(byteBuffer: ByteBuffer(string: "ok\n")))
             } catch {
                 return Response(status: .serviceUnavailable, headers: [.contentType: "text/plain"],

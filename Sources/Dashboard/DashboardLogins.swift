@@ -123,10 +123,7 @@ package final class DashboardLogins: Sendable {
             let connection = try await PostgresConnection.connect(server.with(user: user, password: password))
             defer { Task { await connection.close() } }
             guard await connection.usedPassword() else { return false }
-            let row = try await connection.query("""
-                SELECT pg_catalog.pg_has_role(session_user, $1, 'MEMBER') AND NOT r.rolsuper
-                FROM pg_catalog.pg_roles r WHERE r.rolname = session_user
-                """, Self.role).first
+            let row = try await connection.query(DashboardQueries.isDashboardReader, Self.role).first
             return try row?.decode(0, as: Bool.self) ?? false
         } catch {
             return false

@@ -71,3 +71,15 @@ SELECT queue, available, running, waiting, discarded, oldest_available_seconds F
 -- name: discarded
 -- index: none (a view of schema dashboard, see migrations/0005 and 0009)
 SELECT job_id, queue, case_id, attempts, finished_at, last_error FROM dashboard.discarded_jobs ORDER BY finished_at DESC NULLS LAST LIMIT 20
+
+-- name: isDashboardReader
+-- index: none (catalog lookup)
+-- Whether the session's login is a member of role `$1` and not a superuser (superusers
+-- are members of every role, and have no business reading a dashboard over the network).
+SELECT pg_catalog.pg_has_role(session_user, $1, 'MEMBER') AND NOT r.rolsuper
+FROM pg_catalog.pg_roles r WHERE r.rolname = session_user
+
+-- name: ping
+-- index: none (no table)
+-- The health check's round trip.
+SELECT 1
