@@ -24,7 +24,10 @@ struct SelfFencingTests {
         var configuration = testConfiguration(queues: ["q"])
         configuration.lease = .seconds(3)
         configuration.heartbeatInterval = .milliseconds(300)
-        let runtime = JobRuntime(database: fixture.database, configuration: configuration, handlers: [
+        // Named so that `runtimeBackends` finds the runtime's sessions.
+        var database = fixture.database
+        database.applicationName = "queue-worker"
+        let runtime = JobRuntime(database: database, configuration: configuration, handlers: [
             "long": { job in
                 attempts.append(job.attempt)
                 guard job.attempt == 1 else { return .completed }
