@@ -121,6 +121,8 @@ struct RuntimeStateMachine: Sendable {
     private(set) var mode: Mode = .polling
     private(set) var held: [JobLease: Held] = [:]
     private(set) var handlers: [JobLease: Handler] = [:]
+    /// The newest held lease of each job id (a job claimed again supersedes the older).
+    private var newestLease: [Int64: JobLease] = [:]
     /// Prefetched jobs waiting for a slot, oldest first.
     private(set) var waiting: [JobLease] = []
     /// Outcomes to commit, oldest first.
@@ -221,6 +223,7 @@ struct RuntimeStateMachine: Sendable {
             statistics.claimed += 1
             actions += supersede(job.id, at: now)
             held[job.lease] = Held(job: job, leaseUntil: leasedAt + configuration.lease, phase: .waiting)
+            newestLease[job.id] = job.lease
             waiting.append(job.lease)
         }
         actions += startWaiting(at: now)
@@ -239,10 +242,15 @@ struct RuntimeStateMachine: Sendable {
     /// meanwhile): the older lease is lost. Its handler is cancelled; if it had not
     /// started, it is dropped.
     private mutating func supersede(_ id: Int64, at now: ContinuousClock.Instant) -> [RuntimeAction] {
-        let older = held.values.filter { $0.job.id == id && !$0.isLost }.map(\.job.lease)
-        guard !older.isEmpty else { return [] }
-        for lease in older { held[lease]?.cancelReason = .leaseLost }
-        return lose(older, reason: .leaseLost, at: now)
+        guard let older = newestLease[id], held[older]?.isLost == false else { return [] }
+        held[older]?.cancelReason = .leaseLost
+        return lose([older], reason: .leaseLost, at: now)
+    }
+
+    /// Forgets a held job: settled by the database, or not ours any more.
+    private mutating func release(_ lease: JobLease) {
+        held[lease] = nil
+        if newestLease[lease.id] == lease { newestLease[lease.id] = nil }
     }
 
     /// Starts waiting jobs in the free slots.
@@ -270,7 +278,7 @@ struct RuntimeStateMachine: Sendable {
             case .shutdown?:
                 actions += report(entry.job, .giveBack, started: handler.started, at: now)
             case .leaseLost?, .fenced?:
-                held[lease] = nil
+                release(lease)
                 actions.append(.outcomeDropped(entry.job, entry.cancelReason!))
             case .timeLimit?, nil:
                 actions += report(entry.job, outcome(of: result, for: entry.job, actions: &actions), started: handler.started, at: now)
@@ -303,7 +311,7 @@ struct RuntimeStateMachine: Sendable {
             case .shutdown?:
                 actions += report(entry.job, .giveBack, started: handler.started, at: now)
             case .leaseLost?, .fenced?:
-                held[lease] = nil
+                release(lease)
             }
         }
         return actions
@@ -375,7 +383,7 @@ struct RuntimeStateMachine: Sendable {
         guard !leases.isEmpty else { return [] }
         for lease in leases {
             if held[lease]?.phase == .waiting {
-                held[lease] = nil
+                release(lease)
                 waiting.removeAll { $0 == lease }
             } else {
                 abandon(lease, at: now)
@@ -433,7 +441,7 @@ struct RuntimeStateMachine: Sendable {
             case .snooze, .cancel:
                 break
             }
-            held[report.job.lease] = nil
+            release(report.job.lease)
         }
         statistics.leaseLost += lost
         var actions: [RuntimeAction] = lost > 0 ? [.outcomesRefused(lost)] : []
@@ -451,7 +459,7 @@ struct RuntimeStateMachine: Sendable {
     /// An outcome that cannot be recorded at all: its job is let go (its lease will
     /// lapse and the leader rescues it).
     mutating func outcomeAbandoned(_ report: OutcomeReport) -> [RuntimeAction] {
-        held[report.job.lease] = nil
+        release(report.job.lease)
         return isDraining ? [.drainProgress] : []
     }
 
@@ -500,7 +508,7 @@ struct RuntimeStateMachine: Sendable {
             handlers[lease]?.settled = true
             guard let entry = held[lease], entry.phase == .running else { continue }
             if entry.isLost {
-                held[lease] = nil
+                release(lease)
             } else {
                 held[lease]?.phase = .reported
                 pending.append(OutcomeReport(job: entry.job, kind: .giveBack, duration: RetryStrategy.seconds(now - handler.started)))
