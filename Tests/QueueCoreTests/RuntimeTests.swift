@@ -280,29 +280,6 @@ struct RuntimeTests {
         #expect(try await fixture.count("SELECT count(DISTINCT job_id) FROM done") == 2_000)
         #expect(try await fixture.count("SELECT count(*) FROM queue_jobs") == 0)
     }
-}
-
-@Suite("Runtime under swift-service-lifecycle")
-struct ServiceLifecycleTests {
-    @Test("a graceful shutdown of the ServiceGroup drains the runtime and gives jobs back")
-    func serviceGroupShutdown() async throws {
-        let fixture = try await QueueFixture.make("lifecycle")
-        defer { Task { await fixture.close() } }
-        let id = try await JobQueue.enqueue(NewJob(queue: "q", kind: "long"), on: fixture.connection).id
-        var configuration = testConfiguration(queues: ["q"])
-        configuration.shutdownGracePeriod = .milliseconds(100)
-        let runtime = JobRuntime(database: fixture.database, configuration: configuration, handlers: [
-            "long": { _ in try await Task.sleep(for: .seconds(60)); return .completed },
-        ])
-        let group = ServiceGroup(configuration: .init(services: [runtime], logger: Logger(label: "test")))
-        let running = Task { try await group.run() }
-        #expect(await eventually { try await JobQueue.record(id, on: fixture.connection)?.state == .running })
-        await group.triggerGracefulShutdown()
-        try await running.value
-        let record = try #require(try await JobQueue.record(id, on: fixture.connection))
-        #expect(record.state == .available)
-        #expect(record.attempt == 0)
-    }
 
     @Test("a job rescued and claimed again by the same runtime: the old attempt is cancelled, the new one keeps its heartbeat and completes once")
     func rescuedAndReclaimedBySameRuntime() async throws {
@@ -339,5 +316,28 @@ struct ServiceLifecycleTests {
         #expect(cancelled.all == [1])
         #expect(runtime.statistics.completed == 1)
         #expect(try await JobQueue.record(id, on: fixture.connection)?.attempt == 2)
+    }
+}
+
+@Suite("Runtime under swift-service-lifecycle")
+struct ServiceLifecycleTests {
+    @Test("a graceful shutdown of the ServiceGroup drains the runtime and gives jobs back")
+    func serviceGroupShutdown() async throws {
+        let fixture = try await QueueFixture.make("lifecycle")
+        defer { Task { await fixture.close() } }
+        let id = try await JobQueue.enqueue(NewJob(queue: "q", kind: "long"), on: fixture.connection).id
+        var configuration = testConfiguration(queues: ["q"])
+        configuration.shutdownGracePeriod = .milliseconds(100)
+        let runtime = JobRuntime(database: fixture.database, configuration: configuration, handlers: [
+            "long": { _ in try await Task.sleep(for: .seconds(60)); return .completed },
+        ])
+        let group = ServiceGroup(configuration: .init(services: [runtime], logger: Logger(label: "test")))
+        let running = Task { try await group.run() }
+        #expect(await eventually { try await JobQueue.record(id, on: fixture.connection)?.state == .running })
+        await group.triggerGracefulShutdown()
+        try await running.value
+        let record = try #require(try await JobQueue.record(id, on: fixture.connection))
+        #expect(record.state == .available)
+        #expect(record.attempt == 0)
     }
 }
