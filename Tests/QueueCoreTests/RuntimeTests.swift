@@ -280,6 +280,43 @@ struct RuntimeTests {
         #expect(try await fixture.count("SELECT count(DISTINCT job_id) FROM done") == 2_000)
         #expect(try await fixture.count("SELECT count(*) FROM queue_jobs") == 0)
     }
+
+    @Test("a job rescued and claimed again by the same runtime: the old attempt is cancelled, the new one keeps its heartbeat and completes once")
+    func rescuedAndReclaimedBySameRuntime() async throws {
+        let fixture = try await QueueFixture.make("reclaimed")
+        defer { Task { await fixture.close() } }
+        let id = try await JobQueue.enqueue(NewJob(queue: "q", kind: "slow", maxAttempts: 5), on: fixture.connection).id
+        let attempts = Recorder<Int>()
+        let cancelled = Recorder<Int>()
+        let runtime = JobRuntime(database: fixture.database, configuration: testConfiguration(queues: ["q"]), handlers: [
+            "slow": { job in
+                attempts.append(job.attempt)
+                do {
+                    // The first attempt runs until cancelled; the second outlasts the
+                    // 2 s lease, so it completes only if its own heartbeat kept it.
+                    try await Task.sleep(for: job.attempt == 1 ? .seconds(60) : .seconds(3))
+                } catch {
+                    cancelled.append(job.attempt)
+                    throw error
+                }
+                return .completed
+            },
+        ])
+        let running = RunningRuntime.start(runtime)
+        #expect(await eventually { attempts.count == 1 })
+        // Rescue the running attempt as the leader does once a lease lapsed, in one
+        // transaction so that no heartbeat renews it in between.
+        try await fixture.connection.transaction { tx in
+            try await tx.query("UPDATE queue_jobs SET lease_expires_at = now() - interval '1 second' WHERE id = $1", id)
+            _ = try await QueueMaintenance.rescueExpired(on: tx)
+        }
+        #expect(await eventually { try await JobQueue.record(id, on: fixture.connection)?.state == .completed })
+        try await running.stop()
+        #expect(attempts.all == [1, 2])
+        #expect(cancelled.all == [1])
+        #expect(runtime.statistics.completed == 1)
+        #expect(try await JobQueue.record(id, on: fixture.connection)?.attempt == 2)
+    }
 }
 
 @Suite("Runtime under swift-service-lifecycle")

@@ -24,7 +24,13 @@ struct SelfFencingTests {
         var configuration = testConfiguration(queues: ["q"])
         configuration.lease = .seconds(3)
         configuration.heartbeatInterval = .milliseconds(300)
-        let runtime = JobRuntime(database: fixture.database, configuration: configuration, handlers: [
+        // One pooled session, open and frozen below with the others: a pool with room
+        // would open a fresh, unfrozen session for the heartbeat (a partition would not).
+        configuration.connections = 1
+        // Named so that `runtimeBackends` finds the runtime's sessions.
+        var database = fixture.database
+        database.applicationName = "queue-worker"
+        let runtime = JobRuntime(database: database, configuration: configuration, handlers: [
             "long": { job in
                 attempts.append(job.attempt)
                 guard job.attempt == 1 else { return .completed }

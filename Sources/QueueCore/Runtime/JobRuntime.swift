@@ -32,32 +32,59 @@ import Synchronization
 /// - Database errors (a restart, a terminated session) are logged and retried with
 ///   backoff; nothing claimed is lost: its outcome is committed later, or its lease
 ///   lapses and the leader rescues it.
+///
+/// The decisions live in ``RuntimeStateMachine``, a value type without I/O; this class
+/// is its shell. One Mutex guards the machine; each event (a claim's answer, a handler
+/// returning, a heartbeat's answer, a fencing tick, a commit) is applied under it and
+/// the actions it returns are performed outside it. The loops (fetch, flush, heartbeat,
+/// fencing, LISTEN, maintenance, shutdown) and one supervisor per running job are
+/// children of one task group. A supervisor runs its handler in a task of its own
+/// beside the time limit, so that a handler that ignores cancellation can be left
+/// behind when shutdown has waited for it long enough.
 public final class JobRuntime: Service, Sendable {
     public let configuration: JobRuntimeConfiguration
     private let database: PostgresConfiguration
     private let handlers: [String: JobHandler]
     private let hooks: JobRuntimeHooks
     private let logger: Logger
-
     private let pool: ConnectionPool
-    private let held: HeldJobs
+    private let metrics: QueueMetrics
+
+    /// The machine, and what the shell keeps beside it for performing its actions.
+    private struct Shell: Sendable {
+        var machine: RuntimeStateMachine
+        /// Where to send a running job's cancellation, by lease.
+        var supervisors: [JobLease: AsyncStream<JobSignal>.Continuation] = [:]
+        /// Where the task group takes jobs to start; nil until `run()` and after it.
+        var starter: AsyncStream<JobStart>.Continuation?
+        var listener: PostgresConnection?
+    }
+
+    private let state: Mutex<Shell>
     private let fetchSignal = WakeSignal()
     private let outcomeSignal = WakeSignal()
-    private let outcomes = Mutex<[OutcomeReport]>([])
-    private let stopping = Atomic<Bool>(false)
-    private let fetchSaturated = Atomic<Bool>(false)
-    /// Moving average of handler durations (seconds), for sizing the prefetch.
-    private let averageDuration = Mutex<Double?>(nil)
-    private let stopSignal = WakeSignal()
-    private let listener = Mutex<PostgresConnection?>(nil)
-    private let stats = Mutex(RuntimeStatistics())
-    private let metrics: QueueMetrics
-    /// Handlers given up on (time limit, lost or fenced lease, shutdown) that have not
-    /// returned yet, by lease token, with when they were given up on.
-    private let abandoned = Mutex<[UUID: ContinuousClock.Instant]>([:])
-    /// Serialises computing and publishing the lease horizon (claims, heartbeats and the
-    /// fence publish it from different tasks; a stale value must not overwrite a newer one).
-    private let horizonPublisher = Mutex<Void>(())
+    private let drainSignal = WakeSignal()
+    /// Serialises publishing the lease horizon, with the version last published (claims,
+    /// heartbeats and the fence publish it from different tasks; a stale value must not
+    /// overwrite a newer one).
+    private let horizonPublisher = Mutex<UInt64>(0)
+
+    /// What a job's supervisor is told.
+    private enum JobSignal: Sendable {
+        case returned(Result<JobOutcome, any Error>)
+        case timeLimit
+        case cancel
+    }
+
+    private struct JobStart: Sendable {
+        let job: Job
+        let signals: AsyncStream<JobSignal>
+        let control: AsyncStream<JobSignal>.Continuation
+    }
+
+    private struct MissingHandler: Error, CustomStringConvertible {
+        let description: String
+    }
 
     /// - Parameters:
     ///   - database: where the queue lives.
@@ -70,8 +97,7 @@ public final class JobRuntime: Service, Sendable {
         handlers: [String: JobHandler], hooks: JobRuntimeHooks = JobRuntimeHooks(),
         logger: Logger = Logger(label: "queue.runtime")
     ) {
-        var database = configuration.boundingStatements(of: database)
-        if database.applicationName == "taskforce" { database.applicationName = "queue-worker" }
+        let database = configuration.boundingStatements(of: database)
         self.database = database
         self.configuration = configuration
         self.handlers = handlers
@@ -80,34 +106,29 @@ public final class JobRuntime: Service, Sendable {
         logger[metadataKey: "worker"] = "\(configuration.workerName)"
         self.logger = logger
         self.pool = ConnectionPool(configuration: database, maximumConnections: configuration.connections)
-        self.held = HeldJobs(slots: configuration.slots)
         self.metrics = QueueMetrics()
+        self.state = Mutex(Shell(machine: RuntimeStateMachine(configuration: configuration)))
     }
 
     /// Counters of what this runtime did so far.
     public var statistics: RuntimeStatistics {
-        var current = stats.withLock { $0 }
-        let threshold = ContinuousClock.now - Self.stuckAfter
-        current.stuckHandlers = abandoned.withLock { $0.values.filter { $0 < threshold }.count }
-        return current
+        state.withLock { $0.machine.statistics(at: .now) }
     }
-
-    /// A handler that has not returned this long after it was cancelled counts as stuck.
-    static let stuckAfter: Duration = .seconds(3)
 
     /// Asks the runtime to shut down gracefully; `run()` returns when it is done.
     public func stop() {
-        guard !stopping.exchange(true, ordering: .sequentiallyConsistent) else { return }
-        fetchSignal.signal()
-        stopSignal.signal()
-        listener.withLock { $0 }?.interruptWait()
+        send { $0.machine.shutdownRequested() }
+        state.withLock { $0.listener }?.interruptWait()
     }
 
-    /// Runs until ``stop()``, task cancellation or a graceful-shutdown signal.
+    /// Runs until ``stop()``, task cancellation or a graceful-shutdown signal. Either
+    /// way the shutdown is graceful: cancellation asks for it, and the runtime's own
+    /// tasks run apart from the caller's, so that it is not cut short.
     public func run() async throws {
-        try await withGracefulShutdownHandler {
-            try await withTaskCancellationHandler {
-                try await runUntilStopped()
+        let shell = Task { await runUntilStopped() }
+        await withGracefulShutdownHandler {
+            await withTaskCancellationHandler {
+                await shell.value
             } onCancel: {
                 self.stop()
             }
@@ -116,211 +137,107 @@ public final class JobRuntime: Service, Sendable {
         }
     }
 
-    private func runUntilStopped() async throws {
+    private func runUntilStopped() async {
         logger.info("worker runtime starting", metadata: [
             "queues": "\(configuration.queues.joined(separator: ","))", "slots": "\(configuration.slots)",
             "mode": "\(configuration.pollOnly ? "poll-only" : "listen+poll")",
         ])
-        let listenTask = configuration.pollOnly ? nil : Task { await listenLoop() }
-        let heartbeatTask = Task { await heartbeatLoop() }
-        let fenceTask = Task { await fenceLoop() }
-        let maintenanceTask = configuration.maintenance.enabled ? Task { await maintenanceLoop() } : nil
-        let flushTask = Task { await flushLoop() }
-
-        await fetchLoop()
-        held.stopStarting()
-
-        // Graceful shutdown: let running jobs finish within the grace period…
-        let graceEnd = ContinuousClock.now + configuration.shutdownGracePeriod
-        while held.busySlots > 0, ContinuousClock.now < graceEnd {
-            try? await Task.sleep(for: .milliseconds(10))
-        }
-        // …then cancel the rest; they are given back without burning an attempt.
-        let unfinished = held.unreported()
-        if !unfinished.isEmpty {
-            logger.notice("grace period over: cancelling and giving back jobs", metadata: ["jobs": "\(unfinished.count)"])
-            giveUp(on: held.cancel(unfinished, reason: .shutdown).compactMap { held.token(of: $0) })
-            let hardEnd = ContinuousClock.now + .seconds(5)
-            while held.busySlots > 0, ContinuousClock.now < hardEnd {
-                try? await Task.sleep(for: .milliseconds(10))
+        let (starts, starter) = AsyncStream.makeStream(of: JobStart.self)
+        state.withLock { $0.starter = starter }
+        await withDiscardingTaskGroup { group in
+            if !configuration.pollOnly { group.addTask { await self.listenLoop() } }
+            group.addTask { await self.heartbeatLoop() }
+            group.addTask { await self.fenceLoop() }
+            if configuration.maintenance.enabled { group.addTask { await self.maintenanceLoop() } }
+            group.addTask { await self.flushLoop() }
+            group.addTask { await self.fetchLoop() }
+            group.addTask {
+                await self.drain()
+                starter.finish()
             }
-            // Handlers that ignore cancellation: give their jobs back anyway.
-            for job in held.takeUnreported() {
-                submit(OutcomeReport(job: job, kind: .giveBack, duration: 0))
+            for await start in starts {
+                group.addTask { await self.supervise(start) }
             }
+            // Drained: the helpers stop (and supervisors of handlers left behind).
+            state.withLock { $0.starter = nil }
+            group.cancelAll()
+            state.withLock { $0.listener }?.interruptWait()
         }
-        // Commit every outcome still pending, then stop the helpers.
-        while held.count > 0 {
-            outcomeSignal.signal()
-            try? await Task.sleep(for: .milliseconds(5))
-            if ContinuousClock.now > graceEnd + .seconds(30) {
-                logger.error("could not commit every outcome before exiting; their leases will lapse and the jobs will be rescued",
-                             metadata: ["jobs": "\(held.count)"])
-                break
-            }
-        }
-        flushTask.cancel()
-        heartbeatTask.cancel()
-        fenceTask.cancel()
-        listenTask?.cancel()
-        listener.withLock { $0 }?.interruptWait()
-        maintenanceTask?.cancel()
-        await flushTask.value
-        await heartbeatTask.value
-        await fenceTask.value
-        configuration.onLeaseHorizon?(nil)
-        await listenTask?.value
-        await maintenanceTask?.value
+        send { $0.machine.horizonCleared() }
         await pool.close()
         logger.info("worker runtime stopped", metadata: ["completed": "\(statistics.completed)"])
     }
 
-    // MARK: Fetching
+    // MARK: Performing actions
 
-    private func fetchLoop() async {
-        // A maintenance-only runtime serves no queue: it claims nothing until stopped.
-        if configuration.queues.isEmpty {
-            while !stopping.load(ordering: .relaxed) { await fetchSignal.wait(timeout: .seconds(1)) }
-            return
-        }
-        var failures = 0
-        var rotation = 0
-        while !stopping.load(ordering: .relaxed) {
-            let prefetch = currentPrefetch()
-            let capacity = configuration.slots + prefetch
-            // Claim for the free slots plus a prefetch buffer, so that a slot freed by a
-            // quick job starts the next one without a round trip, and claims come in
-            // batches rather than one by one.
-            // Outcomes not yet committed do not take room, unless they pile up (the
-            // database is slower than the handlers): then claiming pauses.
-            let room = capacity - held.activeCount
-            let backlogged = held.count - held.activeCount > 4 * capacity
-            if room <= 0 || backlogged || (held.waitingCount > prefetch / 2 && held.busySlots == configuration.slots) {
-                fetchSaturated.store(true, ordering: .relaxed)
-                await fetchSignal.wait(timeout: configuration.pollInterval)
-                continue
-            }
-            let limit = min(room, configuration.fetchLimit)
-            // Rotate the queue order so that no queue starves the others.
-            var queues = configuration.queues
-            if queues.count > 1 {
-                rotation = (rotation + 1) % queues.count
-                queues = Array(queues[rotation...] + queues[..<rotation])
-            }
-            let jobs: [Job]
-            let claimStarted = ContinuousClock.now
-            do {
-                jobs = try await pool.withConnection { connection in
-                    try await JobQueue.claim(
-                        queues: queues, limit: limit, lease: configuration.lease,
-                        worker: configuration.workerName, on: connection)
-                }
-                failures = 0
-            } catch {
-                failures += 1
-                let delay = Self.backoff(failures)
-                logger.warning("claim failed; retrying", metadata: ["error": "\(error)", "retry_in": "\(delay)"])
-                await fetchSignal.wait(timeout: delay)
-                continue
-            }
-            for job in jobs { take(job, leaseUntil: claimStarted + configuration.lease) }
-            if !jobs.isEmpty { publishLeaseHorizon() }
-            if jobs.count == limit {
-                fetchSaturated.store(true, ordering: .relaxed)
-                continue
-            }
-            fetchSaturated.store(false, ordering: .relaxed)
-            await fetchSignal.wait(timeout: configuration.pollInterval)
-        }
-    }
-
-    /// Jobs to claim ahead of free slots: about `prefetchWindow` of work per slot at the
-    /// recent average handler duration, between 1 and `prefetch`.
-    private func currentPrefetch() -> Int {
-        guard let average = averageDuration.withLock({ $0 }), average > 0 else { return configuration.slots }
-        let window = Self.seconds(configuration.prefetchWindow)
-        let jobs = Double(configuration.slots) * window / average
-        return max(1, min(configuration.prefetch, Int(jobs.isFinite ? jobs : Double(configuration.prefetch))))
-    }
-
-    private func take(_ job: Job, leaseUntil: ContinuousClock.Instant) {
-        metrics.started(job)
-        stats.withLock { $0.claimed += 1 }
-        if held.add(job, leaseUntil: leaseUntil) { launch(job) }
-    }
-
-    private func launch(_ job: Job) {
-        let task = Task { await self.execute(job) }
-        held.attach(task, to: job.id)
-    }
-
-    // MARK: Executing
-
-    private enum Attempt: Sendable {
-        case finished(Result<JobOutcome, any Error>)
-        case timedOut
-        case timerStopped
-    }
-
-    private func execute(_ job: Job) async {
-        let started = ContinuousClock.now
-        let limit = configuration.timeLimit(for: job)
-        defer {
-            _ = abandoned.withLock { $0.removeValue(forKey: job.lease.token) }
-            if let next = held.slotFreed() { launch(next) }
-            if fetchSaturated.load(ordering: .relaxed), held.waitingCount <= currentPrefetch() / 2 { fetchSignal.signal() }
-        }
-        guard let handler = handlers[job.kind] else {
-            jobLogger(job).error("no handler for this job kind")
-            report(job, .fail(error: "no handler registered for kind \(job.kind) on worker \(configuration.workerName)",
-                              retryDelay: configuration.retryStrategy(for: job.kind).delay(afterAttempt: job.attempt), discard: false),
-                   started: started)
-            return
-        }
-        await withTaskGroup(of: Attempt.self) { group in
-            group.addTask {
-                do { return .finished(.success(try await handler(job))) } catch { return .finished(.failure(error)) }
-            }
-            group.addTask {
-                do {
-                    try await Task.sleep(for: limit)
-                    return .timedOut
-                } catch {
-                    return .timerStopped
+    /// Applies an event to the machine under the lock, then performs its actions.
+    @discardableResult
+    private func send(_ event: (inout Shell) -> [RuntimeAction]) -> [RuntimeAction] {
+        let (actions, cancels) = state.withLock { shell in
+            let actions = event(&shell)
+            var starts: [JobStart] = []
+            var cancels: [AsyncStream<JobSignal>.Continuation] = []
+            for action in actions {
+                switch action {
+                case .start(let job):
+                    let (signals, control) = AsyncStream.makeStream(of: JobSignal.self)
+                    shell.supervisors[job.lease] = control
+                    starts.append(JobStart(job: job, signals: signals, control: control))
+                case .cancel(let leases, _):
+                    cancels += leases.compactMap { shell.supervisors[$0] }
+                default:
+                    break
                 }
             }
-            while let attempt = await group.next() {
-                switch attempt {
-                case .timerStopped:
-                    continue
-                case .timedOut:
-                    let seconds = Self.seconds(limit)
-                    jobLogger(job).warning("time limit exceeded; cancelling the handler", metadata: ["limit_s": "\(seconds)"])
-                    stats.withLock { $0.timedOut += 1 }
-                    switch held.cancelReason(of: job.id) {
-                    case nil:
-                        report(job, .fail(
-                            error: "time limit exceeded after \(Self.format(seconds)) s",
-                            retryDelay: configuration.retryStrategy(for: job.kind).delay(afterAttempt: job.attempt),
-                            discard: false), started: started)
-                    case .shutdown?:
-                        report(job, .giveBack, started: started)
-                    case .leaseLost?, .fenced?:
-                        held.release([job.id])
-                    }
-                    giveUp(on: [job.lease.token])
-                    group.cancelAll()
-                    // The slot stays busy until the handler returns, however long it takes.
-                    while let late = await group.next() {
-                        if case .finished = late { break }
-                    }
-                    return
-                case .finished(let result):
-                    group.cancelAll()
-                    finish(job, result, started: started)
-                    return
-                }
+            if !starts.isEmpty, let starter = shell.starter {
+                for start in starts { starter.yield(start) }
+            } else if !starts.isEmpty {
+                // Not running (cannot happen: nothing is claimed outside `run()`).
+                for start in starts { start.control.finish() }
             }
+            return (actions, cancels)
+        }
+        for control in cancels { control.yield(.cancel) }
+        for action in actions { perform(action) }
+        return actions
+    }
+
+    private func perform(_ action: RuntimeAction) {
+        switch action {
+        case .start, .cancel(_, .timeLimit):
+            break
+        case .cancel(let leases, .leaseLost):
+            logger.warning("leases lost; cancelled their handlers", metadata: ["jobs": "\(leases.map(\.id))"])
+        case .cancel(let leases, .fenced):
+            logger.error("leases could not be renewed in time; cancelled their handlers before the leases lapse (self-fencing)",
+                         metadata: ["jobs": "\(leases.map(\.id))", "margin": "\(configuration.effectiveSelfFenceMargin)"])
+        case .cancel(_, .shutdown):
+            break
+        case .wakeFetcher:
+            fetchSignal.signal()
+        case .wakeFlusher:
+            outcomeSignal.signal()
+        case .drainProgress:
+            drainSignal.signal()
+        case .publishHorizon(let horizon, let version):
+            guard let callback = configuration.onLeaseHorizon else { return }
+            horizonPublisher.withLock { published in
+                guard version > published else { return }
+                published = version
+                callback(horizon.map { Date().addingTimeInterval(Self.seconds($0 - .now)) })
+            }
+        case .outcomeDropped(let job, .fenced):
+            jobLogger(job).warning("lease could not be renewed in time; the outcome is dropped (self-fenced; the job will be rescued)")
+        case .outcomeDropped(let job, _):
+            jobLogger(job).warning("lease lost while running; the outcome is dropped (the job was rescued or cancelled)")
+        case .attemptFailed(let job, let error):
+            jobLogger(job).info("attempt failed", metadata: ["attempt": "\(job.attempt)", "error": "\(error)"])
+        case .timeLimitExceeded(let job, let seconds):
+            jobLogger(job).warning("time limit exceeded; cancelling the handler", metadata: ["limit_s": "\(seconds)"])
+        case .graceOver(let unfinished):
+            logger.notice("grace period over: cancelling and giving back jobs", metadata: ["jobs": "\(unfinished)"])
+        case .outcomesRefused(let count):
+            logger.warning("outcomes refused: leases were lost before commit (jobs rescued or cancelled)", metadata: ["jobs": "\(count)"])
         }
     }
 
@@ -333,66 +250,101 @@ public final class JobRuntime: Service, Sendable {
         return jobLogger
     }
 
-    private func finish(_ job: Job, _ result: Result<JobOutcome, any Error>, started: ContinuousClock.Instant) {
-        switch held.cancelReason(of: job.id) {
-        case .shutdown?:
-            report(job, .giveBack, started: started)
-            return
-        case .leaseLost?:
-            jobLogger(job).warning("lease lost while running; the outcome is dropped (the job was rescued or cancelled)")
-            held.release([job.id])
-            return
-        case .fenced?:
-            jobLogger(job).warning("lease could not be renewed in time; the outcome is dropped (self-fenced; the job will be rescued)")
-            held.release([job.id])
-            return
-        case nil:
-            break
-        }
-        switch result {
-        case .success(.completed(let output)):
-            report(job, .complete(result: output), started: started)
-        case .success(.snooze(let delay)):
-            report(job, .snooze(delay), started: started)
-        case .success(.cancel(let reason)):
-            report(job, .cancel(reason: reason), started: started)
-        case .success(.discard(let reason)):
-            report(job, .fail(error: reason, retryDelay: .zero, discard: true), started: started)
-        case .failure(let error):
-            jobLogger(job).info("attempt failed", metadata: ["attempt": "\(job.attempt)", "error": "\(error)"])
-            report(job, .fail(
-                error: String(describing: error),
-                retryDelay: configuration.retryStrategy(for: job.kind).delay(afterAttempt: job.attempt),
-                discard: false), started: started)
+    // MARK: Fetching
+
+    private func fetchLoop() async {
+        var failures = 0
+        while true {
+            switch state.withLock({ $0.machine.fetchDue() }) {
+            case .stop:
+                return
+            case .wait:
+                await fetchSignal.wait(timeout: configuration.pollInterval)
+            case .claim(let limit, let queues):
+                let claimStarted = ContinuousClock.now
+                let jobs: [Job]
+                do {
+                    jobs = try await pool.withConnection { connection in
+                        try await JobQueue.claim(
+                            queues: queues, limit: limit, lease: configuration.lease,
+                            worker: configuration.workerName, on: connection)
+                    }
+                    failures = 0
+                } catch {
+                    failures += 1
+                    let delay = Self.backoff(failures)
+                    logger.warning("claim failed; retrying", metadata: ["error": "\(error)", "retry_in": "\(delay)"])
+                    await fetchSignal.wait(timeout: delay)
+                    continue
+                }
+                for job in jobs { metrics.started(job) }
+                send { $0.machine.claimed(jobs, limit: limit, leasedAt: claimStarted, at: .now) }
+                // A full claim woke the fetcher already: it claims again at once.
+                await fetchSignal.wait(timeout: configuration.pollInterval)
+            }
         }
     }
 
-    private func report(_ job: Job, _ kind: OutcomeReport.Kind, started: ContinuousClock.Instant) {
-        held.markReported(job.id)
-        let duration = Self.seconds(ContinuousClock.now - started)
-        averageDuration.withLock { $0 = $0.map { $0 * 0.9 + duration * 0.1 } ?? duration }
-        submit(OutcomeReport(job: job, kind: kind, duration: Self.seconds(ContinuousClock.now - started)))
-    }
+    // MARK: Executing
 
-    private func submit(_ report: OutcomeReport) {
-        outcomes.withLock { $0.append(report) }
-        outcomeSignal.signal()
+    /// Runs one job's handler under its time limit and reports what became of it.
+    private func supervise(_ start: JobStart) async {
+        let job = start.job
+        let control = start.control
+        let handler = handlers[job.kind]
+        if handler == nil { jobLogger(job).error("no handler for this job kind") }
+        let missing = MissingHandler(description: "no handler registered for kind \(job.kind) on worker \(configuration.workerName)")
+        // The handler runs in a task of its own: one that ignores cancellation can be
+        // left behind at the end of a shutdown. Its slot stays busy until it returns.
+        let run = Task {
+            let result: Result<JobOutcome, any Error>
+            if let handler {
+                do { result = .success(try await handler(job)) } catch { result = .failure(error) }
+            } else {
+                result = .failure(missing)
+            }
+            control.yield(.returned(result))
+        }
+        let limit = configuration.timeLimit(for: job)
+        await withDiscardingTaskGroup { group in
+            group.addTask {
+                try? await Task.sleep(for: limit)
+                if !Task.isCancelled { control.yield(.timeLimit) }
+            }
+            for await signal in start.signals {
+                switch signal {
+                case .returned(let result):
+                    send { shell in
+                        shell.supervisors[job.lease] = nil
+                        return shell.machine.handlerReturned(job.lease, result, at: .now)
+                    }
+                    control.finish()
+                case .timeLimit:
+                    send { $0.machine.timeLimitHit(job.lease, at: .now) }
+                case .cancel:
+                    run.cancel()
+                }
+            }
+            // Returned, or left behind (the runtime is stopping and cancelled this supervisor).
+            group.cancelAll()
+        }
+        run.cancel()
     }
 
     // MARK: Committing outcomes
 
     private func flushLoop() async {
         var failures = 0
-        while true {
-            let batch = outcomes.withLock { pending -> [OutcomeReport] in
-                let taken = Array(pending.prefix(configuration.completionBatchLimit))
-                pending.removeFirst(taken.count)
-                return taken
-            }
-            if batch.isEmpty {
-                if Task.isCancelled { return }
+        while !Task.isCancelled {
+            let batch: [OutcomeReport]
+            switch state.withLock({ $0.machine.commitDue() }) {
+            case .stop:
+                return
+            case .wait:
                 await outcomeSignal.wait(timeout: .seconds(1))
                 continue
+            case .commit(let reports):
+                batch = reports
             }
             do {
                 try await commit(batch)
@@ -401,7 +353,7 @@ public final class JobRuntime: Service, Sendable {
                 failures += 1
                 let delay = Self.backoff(failures)
                 logger.warning("committing outcomes failed; retrying", metadata: ["error": "\(error)", "jobs": "\(batch.count)"])
-                outcomes.withLock { $0.insert(contentsOf: batch, at: 0) }
+                state.withLock { $0.machine.commitFailed(batch) }
                 try? await Task.sleep(for: delay)
             } catch {
                 // A hook or statement rejected the batch: commit one by one so that one
@@ -416,7 +368,7 @@ public final class JobRuntime: Service, Sendable {
         do {
             try await commit([report])
         } catch let error as PostgresError where error.isConnectionError || error.code == .poolTimeout {
-            outcomes.withLock { $0.insert(report, at: 0) }
+            state.withLock { $0.machine.commitFailed([report]) }
         } catch {
             if case .complete = report.kind {
                 // The completion write failed: fail the attempt instead (it will be retried).
@@ -430,10 +382,11 @@ public final class JobRuntime: Service, Sendable {
             }
             logger.error("could not record a job's outcome; its lease will lapse and it will be rescued",
                          metadata: ["job_id": "\(report.job.id)", "error": "\(error)"])
-            held.release([report.job.id])
+            send { $0.machine.outcomeAbandoned(report) }
         }
     }
 
+    /// Commits `batch` in one transaction with the hooks' writes, then tells the machine.
     private func commit(_ batch: [OutcomeReport]) async throws {
         var completes: [(OutcomeReport, String?)] = []
         var failures: [(OutcomeReport, JobQueue.Failure)] = []
@@ -484,29 +437,9 @@ public final class JobRuntime: Service, Sendable {
         let (completed, failedStates) = single
             ? try await pool.withConnection { try await write($0) }
             : try await pool.transaction { try await write($0) }
-        // Bookkeeping after the commit.
-        var lost = 0
-        stats.withLock { stats in
-            for (report, _) in completes {
-                if completed.contains(report.job.lease) { stats.completed += 1 } else { lost += 1 }
-            }
-            for (report, _) in failures {
-                switch failedStates[report.job.lease] {
-                case .discarded?: stats.discarded += 1
-                case nil: lost += 1
-                default: stats.failed += 1
-                }
-            }
-            stats.givenBack += givebacks.count
-            stats.leaseLost += lost
-        }
+        send { $0.machine.commitSucceeded(batch, completed: completed, failedStates: failedStates) }
         for (report, _) in completes where completed.contains(report.job.lease) { metrics.completed(report.job, duration: report.duration) }
         for (report, _) in failures { metrics.failed(report.job, discarded: failedStates[report.job.lease] == .discarded) }
-        if lost > 0 {
-            logger.warning("outcomes refused: leases were lost before commit (jobs rescued or cancelled)", metadata: ["jobs": "\(lost)"])
-        }
-        held.release(batch.map(\.job.id))
-        if fetchSaturated.load(ordering: .relaxed) { fetchSignal.signal() }
     }
 
     // MARK: Heartbeats
@@ -515,22 +448,14 @@ public final class JobRuntime: Service, Sendable {
         while !Task.isCancelled {
             try? await Task.sleep(for: configuration.heartbeatInterval)
             if Task.isCancelled { return }
-            let leases = held.leases()
+            let leases = state.withLock { $0.machine.heartbeatDue() }
             guard !leases.isEmpty else { continue }
             let started = ContinuousClock.now
             do {
                 let kept = try await pool.withConnection { connection in
                     try await JobQueue.extendLeases(leases, by: configuration.lease, on: connection)
                 }
-                held.renewed(kept, until: started + configuration.lease)
-                publishLeaseHorizon()
-                // A job missing from the answer either lost its lease, or was completed
-                // between the snapshot and the statement; only the former is cancelled.
-                let lost = held.cancel(leases.map(\.id).filter { !kept.contains($0) }, reason: .leaseLost)
-                giveUp(on: lost.compactMap { id in leases.first { $0.id == id }?.token })
-                if !lost.isEmpty {
-                    logger.warning("leases lost; cancelled their handlers", metadata: ["jobs": "\(lost)"])
-                }
+                send { $0.machine.heartbeatAnswered(sent: leases, kept: kept, leasedAt: started, at: .now) }
             } catch {
                 logger.warning("heartbeat failed; retrying", metadata: ["error": "\(error)"])
             }
@@ -542,35 +467,45 @@ public final class JobRuntime: Service, Sendable {
     /// Cancels the handlers whose leases are about to lapse unrenewed. Runs apart from
     /// the heartbeat, which may itself be stuck in a statement.
     private func fenceLoop() async {
-        let margin = configuration.effectiveSelfFenceMargin
         let tick = min(Duration.seconds(1), configuration.lease / 10)
         while !Task.isCancelled {
             try? await Task.sleep(for: tick)
-            let fenced = held.fence(before: ContinuousClock.now + margin)
-            guard !fenced.isEmpty else { continue }
-            stats.withLock { $0.fenced += fenced.count }
-            giveUp(on: fenced.compactMap { held.token(of: $0) })
-            publishLeaseHorizon()
-            logger.error("leases could not be renewed in time; cancelled their handlers before the leases lapse (self-fencing)",
-                         metadata: ["jobs": "\(fenced)", "margin": "\(margin)"])
+            if Task.isCancelled { return }
+            send { $0.machine.fenceTick(at: .now) }
         }
     }
 
-    /// Tells ``JobRuntimeConfiguration/onLeaseHorizon`` when the earliest held lease
-    /// ends, less the fencing margin.
-    private func publishLeaseHorizon() {
-        guard let callback = configuration.onLeaseHorizon else { return }
-        horizonPublisher.withLock { _ in
-            guard let end = held.earliestLeaseEnd() else { callback(nil); return }
-            let remaining = Self.seconds(end - ContinuousClock.now - configuration.effectiveSelfFenceMargin)
-            callback(Date().addingTimeInterval(remaining))
+    // MARK: Shutdown
+
+    /// Waits for ``stop()``, then drains: stops claiming, lets running jobs finish
+    /// within the grace period, cancels the rest and gives them back without burning an
+    /// attempt, and commits every outcome still pending.
+    private func drain() async {
+        while !state.withLock({ $0.machine.isDraining }) { await drainSignal.wait(timeout: nil) }
+        let graceEnd = ContinuousClock.now + configuration.shutdownGracePeriod
+        await waitForDrain(until: graceEnd) { $0.busySlots == 0 }
+        let actions = send { $0.machine.graceExpired(at: .now) }
+        if actions.contains(where: { if case .graceOver = $0 { true } else { false } }) {
+            await waitForDrain(until: .now + .seconds(5)) { $0.busySlots == 0 }
+            // Handlers that ignore cancellation: give their jobs back anyway.
+            send { $0.machine.handlersAbandoned(at: .now) }
         }
+        let commitEnd = graceEnd + .seconds(30)
+        await waitForDrain(until: commitEnd) { $0.isSettled }
+        let unsettled = state.withLock { $0.machine.held.count }
+        if unsettled > 0 {
+            logger.error("could not commit every outcome before exiting; their leases will lapse and the jobs will be rescued",
+                         metadata: ["jobs": "\(unsettled)"])
+        }
+        send { $0.machine.stopped() }
     }
 
-    private func giveUp(on tokens: [UUID]) {
-        guard !tokens.isEmpty else { return }
-        let now = ContinuousClock.now
-        abandoned.withLock { for token in tokens where $0[token] == nil { $0[token] = now } }
+    private func waitForDrain(until end: ContinuousClock.Instant, _ done: (RuntimeStateMachine) -> Bool) async {
+        while !state.withLock({ done($0.machine) }) {
+            let now = ContinuousClock.now
+            guard now < end else { return }
+            await drainSignal.wait(timeout: min(end - now, .milliseconds(100)))
+        }
     }
 
     // MARK: LISTEN
@@ -578,16 +513,17 @@ public final class JobRuntime: Service, Sendable {
     private func listenLoop() async {
         var failures = 0
         let queues = Set(configuration.queues)
-        while !Task.isCancelled, !stopping.load(ordering: .relaxed) {
+        let stopping = { self.state.withLock { $0.machine.isDraining } }
+        while !Task.isCancelled, !stopping() {
             do {
                 let connection = try await PostgresConnection.connect(database)
-                listener.withLock { $0 = connection }
-                defer { listener.withLock { $0 = nil } }
+                state.withLock { $0.listener = connection }
+                defer { state.withLock { $0.listener = nil } }
                 try await connection.listen(QueueNotifications.channel)
                 // Jobs may have arrived while we were not listening.
                 fetchSignal.signal()
                 failures = 0
-                while !Task.isCancelled, !stopping.load(ordering: .relaxed) {
+                while !Task.isCancelled, !stopping() {
                     if let notification = try await connection.nextNotification(timeout: .seconds(60)),
                        queues.contains(notification.payload) {
                         fetchSignal.signal()
@@ -598,7 +534,7 @@ public final class JobRuntime: Service, Sendable {
                 failures += 1
                 let delay = Self.backoff(failures)
                 logger.warning("LISTEN connection failed; polling meanwhile", metadata: ["error": "\(error)", "retry_in": "\(delay)"])
-                await stopSignal.wait(timeout: delay)
+                try? await Task.sleep(for: delay)
             }
         }
     }
@@ -639,7 +575,7 @@ public final class JobRuntime: Service, Sendable {
                             "rescued": "\(rescue.rescued)", "discarded": "\(rescue.discardedByRescue)"])
                         metrics.rescued(rescue.rescued + rescue.discardedByRescue)
                     }
-                    stats.withLock { $0.rescued += rescue.rescued + rescue.discardedByRescue }
+                    state.withLock { $0.machine.rescued(rescue.rescued + rescue.discardedByRescue) }
                     try await QueueMaintenance.wake(rescue.wokenQueues.union(promote.wokenQueues), on: connection)
                     if settings.vacuumDeadTuples > 0, mayVacuum == nil {
                         mayVacuum = try await QueueMaintenance.mayVacuum(on: connection)
@@ -690,10 +626,6 @@ public final class JobRuntime: Service, Sendable {
     }
 
     static func seconds(_ duration: Duration) -> Double { RetryStrategy.seconds(duration) }
-
-    static func format(_ seconds: Double) -> String {
-        seconds == seconds.rounded() ? String(Int(seconds)) : String(format: "%.3g", seconds)
-    }
 }
 
 /// What one runtime has done since it started.
