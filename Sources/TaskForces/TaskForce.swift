@@ -1,23 +1,23 @@
 /// The seven task forces (工作专班) of the policy, plus `triage` for problems a person
 /// must route. Raw values are the queue names.
-public enum TaskForce: String, Sendable, CaseIterable, Codable, Comparable {
+package enum TaskForce: String, Sendable, CaseIterable, Codable, Comparable {
     case tax, credit, legal, infrastructure, financing, innovation, foreign
     /// Fits none of the seven, or the classifier is unsure: a person routes it.
     case triage
 
     /// The seven task forces, without `triage`.
-    public static let departments: [TaskForce] = [.tax, .credit, .legal, .infrastructure, .financing, .innovation, .foreign]
+    package static let departments: [TaskForce] = [.tax, .credit, .legal, .infrastructure, .financing, .innovation, .foreign]
 
     /// Parses a key, ignoring case and surrounding spaces.
-    /// - Throws: ``DomainError/unknownTaskForce(_:)`` listing the valid keys.
-    public init(parsing text: String) throws {
+    /// - Throws: ``TaskForcesError`` listing the valid keys.
+    package init(parsing text: String) throws {
         let key = text.trimmingCharacters(in: .whitespacesAndNewlines).lowercased()
-        guard let value = TaskForce(rawValue: key) else { throw DomainError.unknownTaskForce(text) }
+        guard let value = TaskForce(rawValue: key) else { throw TaskForcesError.unknownTaskForce(text) }
         self = value
     }
 
     /// The task force's name as the policy writes it.
-    public var chineseName: String {
+    package var chineseName: String {
         switch self {
         case .tax: return "税费问题工作专班"
         case .credit: return "政府诚信问题工作专班"
@@ -31,7 +31,7 @@ public enum TaskForce: String, Sendable, CaseIterable, Codable, Comparable {
     }
 
     /// A short English name.
-    public var englishName: String {
+    package var englishName: String {
         switch self {
         case .tax: return "Tax and fees"
         case .credit: return "Government integrity"
@@ -44,36 +44,18 @@ public enum TaskForce: String, Sendable, CaseIterable, Codable, Comparable {
         }
     }
 
-    public static func < (lhs: TaskForce, rhs: TaskForce) -> Bool {
+    package static func < (lhs: TaskForce, rhs: TaskForce) -> Bool {
         allCases.firstIndex(of: lhs)! < allCases.firstIndex(of: rhs)!
     }
 }
 
 import Foundation
 
-/// Errors of the domain's own rules, with what to do about them.
-public enum DomainError: Error, CustomStringConvertible, Sendable, Equatable {
-    case unknownTaskForce(String)
-    case invalidInput(String)
-    case modelUnavailable(String)
-
-    public var description: String {
-        switch self {
-        case .unknownTaskForce(let text):
-            return "unknown task force \"\(text)\"; use one of: \(TaskForce.allCases.map(\.rawValue).joined(separator: ", "))"
-        case .invalidInput(let reason):
-            return reason
-        case .modelUnavailable(let reason):
-            return "routing model unavailable: \(reason)"
-        }
-    }
-}
-
 extension String {
     /// Whether `other` occurs in this string, compared byte for byte (UTF-8). Much
     /// faster than Foundation's `contains`, which folds and compares with a locale; use
     /// it on normalised text, where an exact match is what is meant.
-    public func containsExactly(_ other: String) -> Bool {
+    package func containsExactly(_ other: String) -> Bool {
         var haystack = self
         var needle = other
         return haystack.withUTF8 { text in

@@ -47,6 +47,8 @@ struct Worker: AsyncParsableCommand {
     var timeLimits: String?
     @Option(help: ArgumentHelp("Working calendar JSON (default: built in; $CALENDAR_FILE overrides). Use the same file as the dispatcher.", valueName: "FILE"))
     var calendar: String?
+    @Option(help: ArgumentHelp("Routing model for the advisor's reroutes, from `dispatcher train --output` (default: built in; $ROUTING_MODEL overrides). Use the same file as the dispatcher.", valueName: "FILE"))
+    var model: String?
     @Option(name: .customLong("database-url"), help: ArgumentHelp("libpq URI or conninfo (default $DATABASE_URL, then PG* variables).", valueName: "URL"))
     var databaseURL: String?
 
@@ -89,7 +91,7 @@ struct Worker: AsyncParsableCommand {
         let normalizer = try TextNormalizer()
         let advisor = CaseAdvisor(
             catalogue: try MeasuresCatalogue.bundled(), escalationTerms: try EscalationTerms.bundled(),
-            classifier: RoutingClassifier(model: try RoutingModel.bundled(), normalizer: normalizer))
+            classifier: RoutingClassifier(model: try PolicyFiles.loadModel(path: model), normalizer: normalizer))
         let (policy, workCalendar) = try PolicyFiles.load(timeLimits: timeLimits, calendar: calendar)
         if let warning = PolicyFiles.coverageWarning(workCalendar) { logger.warning("\(warning)") }
         let worker = CaseWorker(

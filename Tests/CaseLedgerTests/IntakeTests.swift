@@ -100,12 +100,12 @@ struct IntakeTests {
 
     @Test("bad input is refused with a reason naming the field")
     func badInput() throws {
-        #expect(throws: DomainError.self) { try Shared.intake.prepare(CaseInput(text: "   ")) }
-        #expect(throws: DomainError.self) { try Shared.intake.prepare(CaseInput(text: String(repeating: "税", count: 20_001))) }
-        #expect(throws: DomainError.self) { try Shared.intake.prepare(CaseInput(text: "a\u{0}b")) }
-        #expect(throws: DomainError.self) { try Shared.intake.prepare(CaseInput(text: "refund", kind: "no_such_kind")) }
+        #expect(throws: TaskForcesError.self) { try Shared.intake.prepare(CaseInput(text: "   ")) }
+        #expect(throws: TaskForcesError.self) { try Shared.intake.prepare(CaseInput(text: String(repeating: "税", count: 20_001))) }
+        #expect(throws: TaskForcesError.self) { try Shared.intake.prepare(CaseInput(text: "a\u{0}b")) }
+        #expect(throws: CaseError.self) { try Shared.intake.prepare(CaseInput(text: "refund", kind: "no_such_kind")) }
         #expect(throws: CaseError.self) { try CaseChannel(parsing: "fax") }
-        #expect(throws: DomainError.self) { try TaskForce(parsing: "police") }
+        #expect(throws: TaskForcesError.self) { try TaskForce(parsing: "police") }
     }
 
     @Test("status counts cases per task force and the triage backlog")

@@ -24,15 +24,6 @@ struct DeadlineTestMoment: Sendable, CustomTestStringConvertible {
     var testDescription: String { "\(year)-\(month)-\(day) \(hour):\(minute)" }
 }
 
-/// The data file `name` under data/policy, found from this test file's location.
-private func policyDataFile(_ name: String) throws -> String {
-    let url = URL(fileURLWithPath: #filePath)
-        .deletingLastPathComponent()
-        .appendingPathComponent("../../data/policy/\(name)")
-        .standardizedFileURL
-    return try String(contentsOf: url, encoding: .utf8)
-}
-
 /// A small valid calendar.json; pass nil to leave a field out.
 private func calendarJSON(
     timeZone: String? = #""Asia/Shanghai""#,
@@ -267,7 +258,7 @@ struct WorkCalendarDataErrorTests {
             expectedMessage: "calendar.json: is not valid JSON"),
     ])
     func malformedCalendarErrorNamesTheField(example: MalformedDeadlineData) throws {
-        let error = #expect(throws: DeadlineDataError.self) {
+        let error = #expect(throws: TaskForcesError.self) {
             try WorkCalendar(json: Data(example.json.utf8))
         }
         let message = try #require(error).description
@@ -371,7 +362,7 @@ struct TimeLimitPolicyTests {
 
     @Test(arguments: [-1, 3])
     func escalationLevelOutsideThePolicyThrows(level: Int) throws {
-        #expect(throws: DeadlineError.unknownEscalationLevel(level, known: [1, 2])) {
+        #expect(throws: TaskForcesError.unknownEscalationLevel(level, known: [1, 2])) {
             try policy.deadline(
                 taskForce: "tax", kind: nil, urgent: false,
                 escalationLevel: level, receivedAt: Date(), calendar: calendar)
@@ -379,7 +370,7 @@ struct TimeLimitPolicyTests {
     }
 
     @Test func unknownKindErrorListsTheKnownKinds() throws {
-        let error = #expect(throws: DeadlineError.self) {
+        let error = #expect(throws: TaskForcesError.self) {
             try policy.deadline(
                 taskForce: "foreign", kind: "visa", urgent: false,
                 escalationLevel: 0, receivedAt: Date(), calendar: calendar)
@@ -391,7 +382,7 @@ struct TimeLimitPolicyTests {
     }
 
     @Test func unknownTaskForceThrows() throws {
-        #expect(throws: DeadlineError.unknownTaskForce("transport", known: policy.taskForceKeys)) {
+        #expect(throws: TaskForcesError.policyTaskForce("transport", known: policy.taskForceKeys)) {
             try policy.deadline(
                 taskForce: "transport", kind: nil, urgent: false,
                 escalationLevel: 0, receivedAt: Date(), calendar: calendar)
@@ -483,7 +474,7 @@ struct TimeLimitPolicyTests {
             expectedMessage: "time-limits.json: urgentFactor 2 is out of range"),
     ])
     func malformedPolicyErrorNamesTheField(example: MalformedDeadlineData) throws {
-        let error = #expect(throws: DeadlineDataError.self) {
+        let error = #expect(throws: TaskForcesError.self) {
             try TimeLimitPolicy(json: Data(example.json.utf8))
         }
         let message = try #require(error).description
@@ -495,14 +486,6 @@ struct TimeLimitPolicyTests {
 
 @Suite("Embedded defaults")
 struct DeadlineDataFileTests {
-    @Test func calendarDefaultJSONIsIdenticalToTheDataFile() throws {
-        #expect(WorkCalendar.defaultJSON == (try policyDataFile("calendar.json")))
-    }
-
-    @Test func timeLimitsDefaultJSONIsIdenticalToTheDataFile() throws {
-        #expect(TimeLimitPolicy.defaultJSON == (try policyDataFile("time-limits.json")))
-    }
-
     @Test func dataFilesParseWhenLoadedFromDisk() throws {
         let directory = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
             .appendingPathComponent("../../data/policy").standardizedFileURL

@@ -76,9 +76,9 @@ struct RoutingModelTests {
 
     @Test("empty, over-long and NUL-containing texts are refused with a reason")
     func badText() {
-        #expect(throws: DomainError.self) { try Routing.classifier.classify(" \n ") }
-        #expect(throws: DomainError.self) { try Routing.classifier.classify(String(repeating: "x", count: RoutingClassifier.maximumTextLength + 1)) }
-        #expect(throws: DomainError.self) { try Routing.classifier.classify("a\u{0}") }
+        #expect(throws: TaskForcesError.self) { try Routing.classifier.classify(" \n ") }
+        #expect(throws: TaskForcesError.self) { try Routing.classifier.classify(String(repeating: "x", count: RoutingClassifier.maximumTextLength + 1)) }
+        #expect(throws: TaskForcesError.self) { try Routing.classifier.classify("a\u{0}") }
     }
 
     @Test("on the dev split: macro-F1 at least 0.92, and confidences calibrated")

@@ -61,7 +61,7 @@ package final class CaseIntake: Sendable {
     }
 
     /// Validates and routes one input without touching the database.
-    /// - Throws: ``DomainError`` naming the field and what to do.
+    /// - Throws: ``CaseError`` (or the classifier's ``TaskForcesError`` for the text) naming the field and what to do.
     package func prepare(_ input: CaseInput, now: Date = Date()) throws -> PreparedCase {
         try RoutingClassifier.validate(input.text)
         // Lengths as PostgreSQL counts them (code points, not grapheme clusters), and no
@@ -69,17 +69,17 @@ package final class CaseIntake: Sendable {
         // refused here, alone, instead of failing its whole batch.
         if let externalID = input.externalID {
             if externalID.isEmpty || externalID.unicodeScalars.count > 200 {
-                throw DomainError.invalidInput("external_id must be 1…200 characters")
+                throw CaseError.invalidInput("external_id must be 1…200 characters", field: "external_id")
             }
-            if externalID.unicodeScalars.contains("\u{0}") { throw DomainError.invalidInput("external_id contains a NUL character; remove it") }
+            if externalID.unicodeScalars.contains("\u{0}") { throw CaseError.invalidInput("external_id contains a NUL character; remove it", field: "external_id") }
         }
         for (name, value) in [("enterprise", input.enterprise), ("contact", input.contact), ("kind", input.kind)] {
             guard let value else { continue }
-            if value.unicodeScalars.count > 500 { throw DomainError.invalidInput("\(name) is longer than 500 characters") }
-            if value.unicodeScalars.contains("\u{0}") { throw DomainError.invalidInput("\(name) contains a NUL character; remove it") }
+            if value.unicodeScalars.count > 500 { throw CaseError.invalidInput("\(name) is longer than 500 characters", field: name) }
+            if value.unicodeScalars.contains("\u{0}") { throw CaseError.invalidInput("\(name) contains a NUL character; remove it", field: name) }
         }
         if let kind = input.kind, !policy.kindKeys.contains(kind) {
-            throw DomainError.invalidInput("unknown kind \"\(kind)\"; use one of: \(policy.kindKeys.joined(separator: ", "))")
+            throw CaseError.invalidInput("unknown kind \"\(kind)\"; use one of: \(policy.kindKeys.joined(separator: ", "))")
         }
         let normalizer = classifier.textNormalizer
         let normalized = normalizer.normalize(input.text)
@@ -234,7 +234,7 @@ package final class CaseIntake: Sendable {
             known = try await storedCases(withKeysOf: unresolved.map { cases[$0] }, on: connection)
             for index in unresolved {
                 guard let key = cases[index].intakeKey, let (id, taskForce) = known[key] else {
-                    throw DomainError.invalidInput("case with external id \(cases[index].input.externalID ?? "?") could not be stored")
+                    throw CaseError.invalidInput("case with external id \(cases[index].input.externalID ?? "?") could not be stored")
                 }
                 outcomes[index] = IntakeOutcome(caseID: id, disposition: .duplicateExternalID, taskForce: taskForce,
                                                 confidence: cases[index].confidence, terms: [], kind: cases[index].kind, dueAt: nil, jobID: nil)

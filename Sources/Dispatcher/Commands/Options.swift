@@ -44,8 +44,7 @@ struct ModelOptions: ParsableArguments {
     var threshold: Double?
 
     func classifier(normalizer: TextNormalizer) throws -> RoutingClassifier {
-        let path = model ?? ProcessInfo.processInfo.environment["ROUTING_MODEL"]
-        let routingModel = try path.map { try RoutingModel.decode(try Data(contentsOf: URL(fileURLWithPath: $0))) } ?? RoutingModel.bundled()
+        let routingModel = try PolicyFiles.loadModel(path: model)
         if let threshold, !(0...1).contains(threshold) {
             throw ValidationError("--threshold must be between 0 and 1")
         }

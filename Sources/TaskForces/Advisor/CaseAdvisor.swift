@@ -1,21 +1,21 @@
 import Foundation
 
 /// What a department's handler decided about a case.
-public struct Resolution: Sendable, Codable, Equatable {
-    public enum Outcome: String, Sendable, Codable, CaseIterable {
+package struct Resolution: Sendable, Codable, Equatable {
+    package enum Outcome: String, Sendable, Codable, CaseIterable {
         case resolved, escalate, reroute, reject
     }
 
-    public var outcome: Outcome
-    public var summary: String
+    package var outcome: Outcome
+    package var summary: String
     /// Numbers (1–15) of the policy measures applied.
-    public var measures: [Int]
-    public var responsibleUnit: String?
+    package var measures: [Int]
+    package var responsibleUnit: String?
     /// For `reroute`: the task force the case belongs to.
-    public var rerouteTo: TaskForce?
+    package var rerouteTo: TaskForce?
     /// The reply to the enterprise, in its language.
-    public var reply: String?
-    public var nextStep: String?
+    package var reply: String?
+    package var nextStep: String?
 
     enum CodingKeys: String, CodingKey {
         case outcome, summary, measures, reply
@@ -24,7 +24,7 @@ public struct Resolution: Sendable, Codable, Equatable {
         case nextStep = "next_step"
     }
 
-    public init(outcome: Outcome, summary: String, measures: [Int] = [], responsibleUnit: String? = nil,
+    package init(outcome: Outcome, summary: String, measures: [Int] = [], responsibleUnit: String? = nil,
                 rerouteTo: TaskForce? = nil, reply: String? = nil, nextStep: String? = nil) {
         self.outcome = outcome
         self.summary = summary
@@ -36,32 +36,32 @@ public struct Resolution: Sendable, Codable, Equatable {
     }
 
     /// Parses and checks a handler's answer, naming the field that is wrong.
-    /// - Throws: ``DomainError/invalidInput(_:)``.
-    public static func parse(_ text: String) throws -> Resolution {
+    /// - Throws: ``TaskForcesError``.
+    package static func parse(_ text: String) throws -> Resolution {
         let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)
-        guard !trimmed.isEmpty else { throw DomainError.invalidInput("the handler printed nothing; it must print one JSON resolution") }
+        guard !trimmed.isEmpty else { throw TaskForcesError.invalidInput("the handler printed nothing; it must print one JSON resolution") }
         // The resolution is the last non-empty line (handlers may log before it).
         let line = trimmed.split(separator: "\n").last.map(String.init) ?? trimmed
         guard let object = (try? JSONSerialization.jsonObject(with: Data(line.utf8))) as? [String: Any] else {
-            throw DomainError.invalidInput("the handler's output is not a JSON object: \(line.prefix(200))")
+            throw TaskForcesError.invalidInput("the handler's output is not a JSON object: \(line.prefix(200))")
         }
-        guard let outcomeText = object["outcome"] as? String else { throw DomainError.invalidInput("field \"outcome\" is missing") }
+        guard let outcomeText = object["outcome"] as? String else { throw TaskForcesError.invalidInput("field \"outcome\" is missing") }
         guard let outcome = Outcome(rawValue: outcomeText) else {
-            throw DomainError.invalidInput("field \"outcome\": \"\(outcomeText)\" is not one of resolved, escalate, reroute, reject")
+            throw TaskForcesError.invalidInput("field \"outcome\": \"\(outcomeText)\" is not one of resolved, escalate, reroute, reject")
         }
         guard let summary = object["summary"] as? String, !summary.trimmingCharacters(in: .whitespaces).isEmpty else {
-            throw DomainError.invalidInput("field \"summary\" is missing or empty")
+            throw TaskForcesError.invalidInput("field \"summary\" is missing or empty")
         }
         var measures: [Int] = []
         if let raw = object["measures"] {
             guard let list = raw as? [Any], list.allSatisfy({ ($0 as? NSNumber).map { (1...15).contains($0.intValue) } ?? false }) else {
-                throw DomainError.invalidInput("field \"measures\" must be a list of measure numbers 1–15")
+                throw TaskForcesError.invalidInput("field \"measures\" must be a list of measure numbers 1–15")
             }
             measures = list.compactMap { ($0 as? NSNumber)?.intValue }
         }
         var rerouteTo: TaskForce?
         if outcome == .reroute {
-            guard let target = object["reroute_to"] as? String else { throw DomainError.invalidInput("field \"reroute_to\" is required for outcome reroute") }
+            guard let target = object["reroute_to"] as? String else { throw TaskForcesError.invalidInput("field \"reroute_to\" is required for outcome reroute") }
             rerouteTo = try TaskForce(parsing: target)
         }
         return Resolution(
@@ -71,7 +71,7 @@ public struct Resolution: Sendable, Codable, Equatable {
     }
 
     /// JSON text of this resolution.
-    public func json() -> String {
+    package func json() -> String {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         return String(decoding: (try? encoder.encode(self)) ?? Data("{}".utf8), as: UTF8.self)
@@ -79,17 +79,17 @@ public struct Resolution: Sendable, Codable, Equatable {
 }
 
 /// The facts of a case a handler works from.
-public struct CaseFacts: Sendable, Codable, Equatable {
-    public let caseID: Int64
-    public let text: String
-    public let taskForce: TaskForce
-    public let language: TextScript
-    public let escalationLevel: Int
-    public let repeatCount: Int
-    public let routingSource: String
-    public let enterprise: String?
+package struct CaseFacts: Sendable, Codable, Equatable {
+    package let caseID: Int64
+    package let text: String
+    package let taskForce: TaskForce
+    package let language: TextScript
+    package let escalationLevel: Int
+    package let repeatCount: Int
+    package let routingSource: String
+    package let enterprise: String?
 
-    public init(caseID: Int64, text: String, taskForce: TaskForce, language: TextScript, escalationLevel: Int,
+    package init(caseID: Int64, text: String, taskForce: TaskForce, language: TextScript, escalationLevel: Int,
                 repeatCount: Int, routingSource: String, enterprise: String?) {
         self.caseID = caseID
         self.text = text
@@ -110,19 +110,19 @@ public struct CaseFacts: Sendable, Codable, Equatable {
 /// - `reroute` when the case clearly belongs to another task force: the classifier is
 ///   confident of another one and the matched measures point there too;
 /// - otherwise `resolved`, naming the measures, the responsible unit and the next step.
-public struct CaseAdvisor: Sendable {
-    public let catalogue: MeasuresCatalogue
-    public let escalationTerms: EscalationTerms
-    public let classifier: RoutingClassifier
+package struct CaseAdvisor: Sendable {
+    package let catalogue: MeasuresCatalogue
+    package let escalationTerms: EscalationTerms
+    package let classifier: RoutingClassifier
 
-    public init(catalogue: MeasuresCatalogue, escalationTerms: EscalationTerms, classifier: RoutingClassifier) {
+    package init(catalogue: MeasuresCatalogue, escalationTerms: EscalationTerms, classifier: RoutingClassifier) {
         self.catalogue = catalogue
         self.escalationTerms = escalationTerms
         self.classifier = classifier
     }
 
     /// Decides about one case.
-    public func advise(_ facts: CaseFacts) -> Resolution {
+    package func advise(_ facts: CaseFacts) -> Resolution {
         let normalized = classifier.textNormalizer.normalize(facts.text)
         let matches = catalogue.matches(inNormalizedText: normalized)
         let measures = Array(matches.prefix(3))

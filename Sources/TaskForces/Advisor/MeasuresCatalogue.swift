@@ -1,10 +1,10 @@
 import Foundation
 
 /// Text in the three scripts the system answers in.
-public struct LocalizedText: Sendable, Codable, Equatable {
-    public let simplified: String
-    public let traditional: String
-    public let english: String
+package struct LocalizedText: Sendable, Codable, Equatable {
+    package let simplified: String
+    package let traditional: String
+    package let english: String
 
     enum CodingKeys: String, CodingKey {
         case simplified = "zh-Hans"
@@ -13,7 +13,7 @@ public struct LocalizedText: Sendable, Codable, Equatable {
     }
 
     /// The text in `script`.
-    public func text(in script: TextScript) -> String {
+    package func text(in script: TextScript) -> String {
         switch script {
         case .simplified: return simplified
         case .traditional: return traditional
@@ -23,22 +23,22 @@ public struct LocalizedText: Sendable, Codable, Equatable {
 }
 
 /// One of the policy's 15 measures, with the terms that show it applies.
-public struct Measure: Sendable, Codable, Equatable {
-    public struct Terms: Sendable, Codable, Equatable {
+package struct Measure: Sendable, Codable, Equatable {
+    package struct Terms: Sendable, Codable, Equatable {
         /// Simplified Chinese terms (matched against normalised text).
-        public let zh: [String]
+        package let zh: [String]
         /// Lower-case English terms.
-        public let en: [String]
+        package let en: [String]
     }
 
-    public let number: Int
-    public let key: String
-    public let title: LocalizedText
-    public let summary: LocalizedText
-    public let terms: Terms
-    public let responsibleUnit: LocalizedText
-    public let taskForces: [TaskForce]
-    public let nextStep: LocalizedText
+    package let number: Int
+    package let key: String
+    package let title: LocalizedText
+    package let summary: LocalizedText
+    package let terms: Terms
+    package let responsibleUnit: LocalizedText
+    package let taskForces: [TaskForce]
+    package let nextStep: LocalizedText
 
     enum CodingKeys: String, CodingKey {
         case number, key, title, summary, terms
@@ -49,37 +49,37 @@ public struct Measure: Sendable, Codable, Equatable {
 }
 
 /// A measure that matched a text, and which of its terms did.
-public struct MeasureMatch: Sendable, Equatable {
-    public let measure: Measure
-    public let matchedTerms: [String]
+package struct MeasureMatch: Sendable, Equatable {
+    package let measure: Measure
+    package let matchedTerms: [String]
 }
 
 /// The catalogue of the policy's measures (`data/policy/measures.json`, carried by the binary).
-public struct MeasuresCatalogue: Sendable {
-    public let measures: [Measure]
+package struct MeasuresCatalogue: Sendable {
+    package let measures: [Measure]
 
     /// Parses a catalogue file.
-    /// - Throws: ``DomainError/invalidInput(_:)`` naming what is wrong.
-    public init(json: Data) throws {
+    /// - Throws: ``TaskForcesError`` naming what is wrong.
+    package init(json: Data) throws {
         do {
             measures = try JSONDecoder().decode([Measure].self, from: json).sorted { $0.number < $1.number }
         } catch {
-            throw DomainError.invalidInput("measures catalogue is not valid: \(error)")
+            throw TaskForcesError.invalidInput("measures catalogue is not valid: \(error)")
         }
-        guard !measures.isEmpty else { throw DomainError.invalidInput("measures catalogue is empty") }
+        guard !measures.isEmpty else { throw TaskForcesError.invalidInput("measures catalogue is empty") }
     }
 
     /// The catalogue this binary carries.
-    public static func bundled() throws -> MeasuresCatalogue {
+    package static func bundled() throws -> MeasuresCatalogue {
         guard let file = embeddedFiles.first(where: { $0.name == "measures.json" }) else {
-            throw DomainError.invalidInput("this build carries no data/policy/measures.json")
+            throw TaskForcesError.invalidInput("this build carries no data/policy/measures.json")
         }
         return try MeasuresCatalogue(json: Data(file.content.utf8))
     }
 
     /// The measures whose terms occur in a normalised text, most matched terms first.
     /// - Parameter normalized: text from ``TextNormalizer/normalize(_:)``.
-    public func matches(inNormalizedText normalized: String) -> [MeasureMatch] {
+    package func matches(inNormalizedText normalized: String) -> [MeasureMatch] {
         var found: [MeasureMatch] = []
         for measure in measures {
             let hits = (measure.terms.zh + measure.terms.en).filter { !$0.isEmpty && normalized.containsExactly($0.lowercased()) }
@@ -89,42 +89,42 @@ public struct MeasuresCatalogue: Sendable {
     }
 
     /// A measure by its number.
-    public func measure(_ number: Int) -> Measure? { measures.first { $0.number == number } }
+    package func measure(_ number: Int) -> Measure? { measures.first { $0.number == number } }
 }
 
 /// Signs that a case needs the task force rather than an automatic answer
 /// (`data/policy/escalation-terms.json`).
-public struct EscalationTerms: Sendable, Codable {
-    public struct Terms: Sendable, Codable {
-        public let zh: [String]
-        public let en: [String]
+package struct EscalationTerms: Sendable, Codable {
+    package struct Terms: Sendable, Codable {
+        package let zh: [String]
+        package let en: [String]
         var all: [String] { zh + en }
     }
 
-    public let arrears: Terms
-    public let litigation: Terms
-    public let repeated: Terms
+    package let arrears: Terms
+    package let litigation: Terms
+    package let repeated: Terms
     /// Amounts at or above this (yuan) need the task force.
-    public let largeAmountThresholdYuan: Double
+    package let largeAmountThresholdYuan: Double
 
     enum CodingKeys: String, CodingKey {
         case arrears, litigation, repeated
         case largeAmountThresholdYuan = "large_amount_threshold_yuan"
     }
 
-    public static func bundled() throws -> EscalationTerms {
+    package static func bundled() throws -> EscalationTerms {
         guard let file = embeddedFiles.first(where: { $0.name == "escalation-terms.json" }) else {
-            throw DomainError.invalidInput("this build carries no data/policy/escalation-terms.json")
+            throw TaskForcesError.invalidInput("this build carries no data/policy/escalation-terms.json")
         }
         do {
             return try JSONDecoder().decode(EscalationTerms.self, from: Data(file.content.utf8))
         } catch {
-            throw DomainError.invalidInput("escalation terms are not valid: \(error)")
+            throw TaskForcesError.invalidInput("escalation terms are not valid: \(error)")
         }
     }
 
     /// Why a normalised text needs the task force, or nil.
-    public func reasons(inNormalizedText text: String, repeatCount: Int) -> [String] {
+    package func reasons(inNormalizedText text: String, repeatCount: Int) -> [String] {
         var reasons: [String] = []
         if let term = arrears.all.first(where: { text.containsExactly($0.lowercased()) }) { reasons.append("government arrears (\"\(term)\")") }
         if let term = litigation.all.first(where: { text.containsExactly($0.lowercased()) }) { reasons.append("litigation (\"\(term)\")") }
@@ -142,9 +142,9 @@ public struct EscalationTerms: Sendable, Codable {
 
 /// Finds money amounts in normalised text: `120万`, `3.5亿元`, `¥2,000,000`,
 /// `rmb 1.2m`, `5 million yuan`.
-public enum AmountParser {
+package enum AmountParser {
     /// The largest amount in yuan mentioned, if any.
-    public static func largestYuan(in text: String) -> Double? {
+    package static func largestYuan(in text: String) -> Double? {
         let characters = Array(text)
         var best: Double?
         var index = 0

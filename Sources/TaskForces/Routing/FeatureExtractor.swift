@@ -5,11 +5,11 @@
 /// - English and other Latin text: lightly stemmed words (`w:refund`), word bigrams
 ///   (`w:tax refund`), and character trigrams inside words (`l:fun`) for misspellings.
 /// - Numbers collapse to `#num`; an amount with a currency becomes `#amount` too.
-public struct FeatureExtractor: Sendable {
-    public init() {}
+package struct FeatureExtractor: Sendable {
+    package init() {}
 
     /// Feature counts of one normalised text (see ``TextNormalizer``).
-    public func features(of normalized: String) -> [String: Int] {
+    package func features(of normalized: String) -> [String: Int] {
         var counts: [String: Int] = [:]
         func add(_ feature: String) { counts[feature, default: 0] += 1 }
 

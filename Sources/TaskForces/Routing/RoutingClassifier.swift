@@ -1,41 +1,41 @@
 import Foundation
 
 /// A routing decision, explained.
-public struct RoutingDecision: Sendable, Equatable {
+package struct RoutingDecision: Sendable, Equatable {
     /// Where the case goes: the model's best class, or `triage` when unsure.
-    public let taskForce: TaskForce
+    package let taskForce: TaskForce
     /// Calibrated probability of the model's best class, in [0, 1].
-    public let confidence: Double
+    package let confidence: Double
     /// The model's best class before the triage threshold was applied.
-    public let predicted: TaskForce
+    package let predicted: TaskForce
     /// The terms that weighed most for the predicted class, strongest first.
-    public let terms: [WeightedTerm]
+    package let terms: [WeightedTerm]
     /// Probability per class.
-    public let probabilities: [TaskForce: Double]
+    package let probabilities: [TaskForce: Double]
     /// Why the case went to triage, when it did.
-    public let triageReason: String?
+    package let triageReason: String?
 }
 
 /// A term and how much it pushed the decision.
-public struct WeightedTerm: Sendable, Equatable, Codable {
-    public let term: String
-    public let weight: Double
+package struct WeightedTerm: Sendable, Equatable, Codable {
+    package let term: String
+    package let weight: Double
 }
 
 /// Classifies enterprise problems into task forces with a ``RoutingModel``.
-public final class RoutingClassifier: Sendable {
-    public let model: RoutingModel
+package final class RoutingClassifier: Sendable {
+    package let model: RoutingModel
     private let index: [String: Int]
     private let normalizer: TextNormalizer
     private let extractor = FeatureExtractor()
     /// Confidence below which the decision is `triage`.
-    public let threshold: Double
+    package let threshold: Double
 
     /// - Parameters:
     ///   - model: the trained model (default: the one this binary carries).
     ///   - threshold: triage threshold; `nil` uses the model's own.
     ///   - normalizer: shared text normaliser.
-    public init(model: RoutingModel, threshold: Double? = nil, normalizer: TextNormalizer) {
+    package init(model: RoutingModel, threshold: Double? = nil, normalizer: TextNormalizer) {
         self.model = model
         self.normalizer = normalizer
         self.threshold = threshold ?? model.triageThreshold
@@ -45,33 +45,33 @@ public final class RoutingClassifier: Sendable {
     }
 
     /// The longest text accepted (characters); longer input is an error, not truncated.
-    public static let maximumTextLength = 20_000
+    package static let maximumTextLength = 20_000
 
     /// Classifies one problem text.
-    /// - Throws: ``DomainError/invalidInput(_:)`` for empty or over-long text.
-    public func classify(_ text: String) throws -> RoutingDecision {
+    /// - Throws: ``TaskForcesError`` for empty or over-long text.
+    package func classify(_ text: String) throws -> RoutingDecision {
         try Self.validate(text)
         return decide(vector: vectorize(normalizer.normalize(text)))
     }
 
     /// Classifies a text already validated and normalised with this classifier's normaliser.
-    public func classify(normalized: String) -> RoutingDecision {
+    package func classify(normalized: String) -> RoutingDecision {
         decide(vector: vectorize(normalized))
     }
 
     /// The normaliser this classifier uses.
-    public var textNormalizer: TextNormalizer { normalizer }
+    package var textNormalizer: TextNormalizer { normalizer }
 
     /// Checks the rules every problem text must meet.
-    public static func validate(_ text: String) throws {
+    package static func validate(_ text: String) throws {
         if text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty {
-            throw DomainError.invalidInput("text is empty; describe the problem")
+            throw TaskForcesError.invalidInput("text is empty; describe the problem")
         }
         if text.count > maximumTextLength {
-            throw DomainError.invalidInput("text has \(text.count) characters; the limit is \(maximumTextLength) — shorten it or attach details separately")
+            throw TaskForcesError.invalidInput("text has \(text.count) characters; the limit is \(maximumTextLength) — shorten it or attach details separately")
         }
         if text.unicodeScalars.contains("\u{0}") {
-            throw DomainError.invalidInput("text contains a NUL character; remove control characters")
+            throw TaskForcesError.invalidInput("text contains a NUL character; remove control characters")
         }
     }
 

@@ -1,11 +1,11 @@
 import Foundation
 
 /// One labelled problem text: a line `{"text": …, "label": …}` of the routing corpus.
-public struct LabelledExample: Sendable, Equatable, Codable {
-    public let text: String
-    public let label: TaskForce
+package struct LabelledExample: Sendable, Equatable, Codable {
+    package let text: String
+    package let label: TaskForce
 
-    public init(text: String, label: TaskForce) {
+    package init(text: String, label: TaskForce) {
         self.text = text
         self.label = label
     }
@@ -13,19 +13,19 @@ public struct LabelledExample: Sendable, Equatable, Codable {
 
 /// Reading labelled JSONL files (`data/routing/train/*.jsonl`, `dev/*.jsonl`, or any
 /// file given to `dispatcher eval`).
-public enum RoutingCorpus {
+package enum RoutingCorpus {
     /// A line that could not be read, with its place and reason.
-    public struct BadLine: Error, CustomStringConvertible, Sendable {
-        public let source: String
-        public let line: Int
-        public let reason: String
-        public var description: String { "\(source):\(line): \(reason)" }
+    package struct BadLine: Error, CustomStringConvertible, Sendable {
+        package let source: String
+        package let line: Int
+        package let reason: String
+        package var description: String { "\(source):\(line): \(reason)" }
     }
 
     /// Parses JSONL text. Blank lines are skipped; every other line must be an object
     /// with a non-empty `text` and a known `label`.
     /// - Returns: the examples, and the lines that were rejected (valid lines are kept).
-    public static func parse(_ data: Data, source: String) -> (examples: [LabelledExample], rejected: [BadLine]) {
+    package static func parse(_ data: Data, source: String) -> (examples: [LabelledExample], rejected: [BadLine]) {
         var examples: [LabelledExample] = []
         var rejected: [BadLine] = []
         for (number, line) in JSONLines.split(data) {
@@ -55,9 +55,9 @@ public enum RoutingCorpus {
     }
 
     /// Reads every `*.jsonl` file of a folder, in name order.
-    public static func load(directory: URL) throws -> (examples: [LabelledExample], rejected: [BadLine]) {
+    package static func load(directory: URL) throws -> (examples: [LabelledExample], rejected: [BadLine]) {
         let names = try FileManager.default.contentsOfDirectory(atPath: directory.path).filter { $0.hasSuffix(".jsonl") }.sorted()
-        guard !names.isEmpty else { throw DomainError.invalidInput("no .jsonl files in \(directory.path)") }
+        guard !names.isEmpty else { throw TaskForcesError.invalidInput("no .jsonl files in \(directory.path)") }
         var examples: [LabelledExample] = []
         var rejected: [BadLine] = []
         for name in names {
@@ -71,10 +71,10 @@ public enum RoutingCorpus {
 }
 
 /// Splitting and decoding JSON Lines, with a clear reason for each bad line.
-public enum JSONLines {
+package enum JSONLines {
     /// Lines with their 1-based numbers. Invalid UTF-8 inside a line is kept as
     /// replacement characters so that the line can be reported, not lost.
-    public static func split(_ data: Data) -> [(Int, Substring.UTF8View.SubSequence)] {
+    package static func split(_ data: Data) -> [(Int, Substring.UTF8View.SubSequence)] {
         var lines: [(Int, Substring.UTF8View.SubSequence)] = []
         let whole = Substring(decoding: data, as: UTF8.self)
         var number = 0
@@ -87,14 +87,14 @@ public enum JSONLines {
     }
 
     /// What one line holds.
-    public enum Line {
+    package enum Line {
         case blank
         case object([String: Any])
         case invalid(String)
     }
 
     /// Decodes one line as a JSON object.
-    public static func object(_ line: Substring.UTF8View.SubSequence) -> Line {
+    package static func object(_ line: Substring.UTF8View.SubSequence) -> Line {
         let text = Substring(line)
         if text.trimmingCharacters(in: .whitespaces).isEmpty || text == "\r" { return .blank }
         if text.contains("\u{FFFD}") { return .invalid("the line is not valid UTF-8; save the file as UTF-8") }

@@ -2,40 +2,40 @@ import Foundation
 
 /// Quality of routing on a labelled set: accuracy, macro-F1, per-class
 /// precision/recall/F1, the confusion matrix, and calibration.
-public struct RoutingEvaluation: Sendable {
-    public struct ClassScore: Sendable {
-        public let label: TaskForce
-        public let precision: Double
-        public let recall: Double
-        public let f1: Double
-        public let support: Int
+package struct RoutingEvaluation: Sendable {
+    package struct ClassScore: Sendable {
+        package let label: TaskForce
+        package let precision: Double
+        package let recall: Double
+        package let f1: Double
+        package let support: Int
     }
 
     /// One bin of the reliability table: predictions whose confidence fell in [lower, upper).
-    public struct CalibrationBin: Sendable {
-        public let lower: Double
-        public let upper: Double
-        public let count: Int
-        public let meanConfidence: Double
-        public let accuracy: Double
+    package struct CalibrationBin: Sendable {
+        package let lower: Double
+        package let upper: Double
+        package let count: Int
+        package let meanConfidence: Double
+        package let accuracy: Double
     }
 
-    public let labels: [TaskForce]
+    package let labels: [TaskForce]
     /// `confusion[actual][predicted]`, indexed like `labels`.
-    public let confusion: [[Int]]
-    public let accuracy: Double
-    public let macroF1: Double
-    public let scores: [ClassScore]
+    package let confusion: [[Int]]
+    package let accuracy: Double
+    package let macroF1: Double
+    package let scores: [ClassScore]
     /// Accuracy of the model's best class, before triage thresholding.
-    public let modelAccuracy: Double
+    package let modelAccuracy: Double
     /// Cases sent to triage by the threshold although the model's best class was a task force.
-    public let sentToTriage: Int
-    public let calibration: [CalibrationBin]
+    package let sentToTriage: Int
+    package let calibration: [CalibrationBin]
     /// Expected calibration error (weighted mean gap between confidence and accuracy).
-    public let expectedCalibrationError: Double
+    package let expectedCalibrationError: Double
 
     /// Routes every example and compares with its label.
-    public init(classifier: RoutingClassifier, examples: [LabelledExample]) throws {
+    package init(classifier: RoutingClassifier, examples: [LabelledExample]) throws {
         let labels = TaskForce.allCases
         var confusion = [[Int]](repeating: [Int](repeating: 0, count: labels.count), count: labels.count)
         var modelCorrect = 0
@@ -84,7 +84,7 @@ public struct RoutingEvaluation: Sendable {
     }
 
     /// A plain-text report for the terminal.
-    public func report() -> String {
+    package func report() -> String {
         func percent(_ value: Double) -> String { String(format: "%.3f", value) }
         var lines: [String] = []
         lines.append("accuracy \(percent(accuracy))   macro-F1 \(percent(macroF1))   model accuracy before triage threshold \(percent(modelAccuracy))   sent to triage by threshold \(sentToTriage)")

@@ -8,32 +8,32 @@ import Foundation
 /// `minimumDocumentFrequency` examples. The softmax temperature is then fitted on
 /// out-of-fold predictions (k-fold cross-validation on the training set), so the
 /// confidences are calibrated without looking at the dev split.
-public struct RoutingTrainer: Sendable {
+package struct RoutingTrainer: Sendable {
     /// Training settings, recorded in the model's provenance.
-    public struct Settings: Sendable, Equatable {
-        public var epochs = 30
-        public var learningRate: Float = 2.0
-        public var l2: Float = 2e-5
-        public var minimumDocumentFrequency = 2
-        public var folds = 4
-        public var seed: UInt64 = 0x5EED_2026
-        public var triageThreshold = 0.5
-        public init() {}
+    package struct Settings: Sendable, Equatable {
+        package var epochs = 30
+        package var learningRate: Float = 2.0
+        package var l2: Float = 2e-5
+        package var minimumDocumentFrequency = 2
+        package var folds = 4
+        package var seed: UInt64 = 0x5EED_2026
+        package var triageThreshold = 0.5
+        package init() {}
     }
 
-    public let settings: Settings
+    package let settings: Settings
     private let normalizer: TextNormalizer
     private let extractor = FeatureExtractor()
 
-    public init(settings: Settings = Settings(), normalizer: TextNormalizer) {
+    package init(settings: Settings = Settings(), normalizer: TextNormalizer) {
         self.settings = settings
         self.normalizer = normalizer
     }
 
     /// Trains on `examples` and calibrates.
-    public func train(_ examples: [LabelledExample]) throws -> RoutingModel {
+    package func train(_ examples: [LabelledExample]) throws -> RoutingModel {
         let classes = TaskForce.allCases.filter { label in examples.contains { $0.label == label } }
-        guard classes.count >= 2 else { throw DomainError.invalidInput("training needs examples of at least two classes") }
+        guard classes.count >= 2 else { throw TaskForcesError.invalidInput("training needs examples of at least two classes") }
         let counts = examples.map { extractor.features(of: normalizer.normalize($0.text)) }
         var documentFrequency: [String: Int] = [:]
         for features in counts { for feature in features.keys { documentFrequency[feature, default: 0] += 1 } }
@@ -155,10 +155,10 @@ public struct RoutingTrainer: Sendable {
 }
 
 /// A small, fast, portable pseudo-random generator (SplitMix64), for deterministic training.
-public struct SplitMix64: RandomNumberGenerator, Sendable {
+package struct SplitMix64: RandomNumberGenerator, Sendable {
     private var state: UInt64
-    public init(seed: UInt64) { state = seed }
-    public mutating func next() -> UInt64 {
+    package init(seed: UInt64) { state = seed }
+    package mutating func next() -> UInt64 {
         state &+= 0x9E37_79B9_7F4A_7C15
         var z = state
         z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9

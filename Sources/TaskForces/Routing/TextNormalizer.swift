@@ -3,7 +3,7 @@ import Foundation
 import Synchronization
 
 /// The script a text is written in, decided from its characters.
-public enum TextScript: String, Sendable, Codable {
+package enum TextScript: String, Sendable, Codable {
     case simplified = "zh-Hans"
     case traditional = "zh-Hant"
     case english = "en"
@@ -15,17 +15,17 @@ public enum TextScript: String, Sendable, Codable {
 ///
 /// OpenCC converters are not documented as thread-safe, so each normaliser guards its
 /// converter with a lock; create one per thread for heavy parallel use.
-public final class TextNormalizer: Sendable {
+package final class TextNormalizer: Sendable {
     private let converter: Mutex<OpenCCHandle>
 
     /// Opens OpenCC's `t2s.json` configuration.
     /// - Throws: when OpenCC or its data files are missing (install `libopencc-dev`).
-    public init() throws {
+    package init() throws {
         converter = Mutex(try OpenCCHandle(configuration: "t2s.json"))
     }
 
     /// The canonical form of `text`.
-    public func normalize(_ text: String) -> String {
+    package func normalize(_ text: String) -> String {
         let compatible = text.precomposedStringWithCompatibilityMapping.lowercased()
         let simplified = toSimplified(compatible)
         var output = ""
@@ -45,14 +45,14 @@ public final class TextNormalizer: Sendable {
     }
 
     /// Traditional → simplified Chinese; other text passes through unchanged.
-    public func toSimplified(_ text: String) -> String {
+    package func toSimplified(_ text: String) -> String {
         guard text.unicodeScalars.contains(where: { $0.value >= 0x2E80 }) else { return text }
         return converter.withLock { $0.convert(text) } ?? text
     }
 
     /// Which script `text` is mostly written in: English when it has no Chinese
     /// characters; traditional when OpenCC would change some of them.
-    public func script(of text: String) -> TextScript {
+    package func script(of text: String) -> TextScript {
         let han = text.unicodeScalars.filter { $0.properties.isIdeographic }.count
         let latin = text.unicodeScalars.filter { ("a"..."z").contains($0) || ("A"..."Z").contains($0) }.count
         if han == 0 || latin > han * 4 { return .english }
@@ -70,7 +70,7 @@ final class OpenCCHandle {
         // opencc_open signals failure with (opencc_t)-1, not NULL.
         guard let opened, Int(bitPattern: opened) != -1 else {
             let reason = opencc_error().map { String(cString: $0) } ?? "unknown error"
-            throw DomainError.invalidInput("OpenCC could not open \(configuration): \(reason). Install Debian's libopencc-dev (scripts/test does).")
+            throw TaskForcesError.invalidInput("OpenCC could not open \(configuration): \(reason). Install Debian's libopencc-dev (scripts/test does).")
         }
         handle = opened
     }
