@@ -42,4 +42,42 @@ struct PolicyFilesTests {
         #expect(warning.contains("\(last)"))
         #expect(warning.contains("CALENDAR_FILE"))
     }
+
+    @Test("a working-clock deadline that runs into a year without holiday data says so in its rule")
+    func deadlineThroughAnUncoveredYear() throws {
+        let (policy, calendar) = try PolicyFiles.load(environment: [:])
+        let last = try #require(calendar.coveredYears.last)
+        let inside = try #require(ISO8601DateFormatter().date(from: "\(last)-06-01T02:00:00Z"))
+        let lastWeek = try #require(ISO8601DateFormatter().date(from: "\(last)-12-30T02:00:00Z"))
+        // The tax task force has 40 working hours: from 30 December they end in the next year.
+        let covered = try policy.deadline(taskForce: "tax", kind: nil, urgent: false,
+                                          escalationLevel: 0, receivedAt: inside, calendar: calendar)
+        #expect(covered.uncoveredYears.isEmpty)
+        #expect(!covered.rule.contains("WARNING"))
+        let crossing = try policy.deadline(taskForce: "tax", kind: nil, urgent: false,
+                                           escalationLevel: 0, receivedAt: lastWeek, calendar: calendar)
+        #expect(crossing.uncoveredYears == [last + 1])
+        #expect(crossing.rule.contains("WARNING: calendar has no holidays for \(last + 1)"))
+        #expect(crossing.rule.count <= 200, "the ledger and case_redispatch() keep rules of up to 200 characters")
+    }
+
+    @Test("the routing model comes from --model, else ROUTING_MODEL, else the binary; a bad file names itself")
+    func modelFile() throws {
+        let bundled = try PolicyFiles.loadModel(environment: [:])
+        let path = NSTemporaryDirectory() + "model-\(UUID().uuidString).json"
+        let encoded = try JSONEncoder().encode(bundled)
+        try encoded.write(to: URL(fileURLWithPath: path))
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        #expect(try PolicyFiles.loadModel(environment: [PolicyFiles.modelVariable: path]).classes == bundled.classes)
+        #expect(try PolicyFiles.loadModel(path: path, environment: [PolicyFiles.modelVariable: "/nowhere/model.json"]).classes == bundled.classes)
+        let broken = NSTemporaryDirectory() + "broken-model-\(UUID().uuidString).json"
+        try "{\"classes\": []}".write(toFile: broken, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(atPath: broken) }
+        #expect { try PolicyFiles.loadModel(environment: [PolicyFiles.modelVariable: broken]) } throws: { error in
+            (error as? TaskForcesError)?.message.contains(broken) == true
+        }
+        #expect { try PolicyFiles.loadModel(path: "/nowhere/model.json") } throws: { error in
+            "\(error)".contains("/nowhere/model.json")
+        }
+    }
 }
