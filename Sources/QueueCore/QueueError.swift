@@ -15,6 +15,8 @@ public struct QueueError: Error, CustomStringConvertible, Sendable, Equatable {
         public static let notFound = Code("notFound")
         /// The job is not in a state the operation applies to.
         public static let wrongState = Code("wrongState")
+        /// No handler is registered for the job's kind in this runtime.
+        public static let missingHandler = Code("missingHandler")
         /// A stored value this version does not know (a newer schema?).
         public static let unknownValue = Code("unknownValue")
     }

@@ -7,15 +7,15 @@ import Schema
 /// Every suite calls ``create(_:)`` and gets a database of its own, cloned from a
 /// template that holds the current migrations, so suites run in parallel without
 /// seeing each other's rows.
-public enum TestDatabase {
+package enum TestDatabase {
     /// The server the tests use: `DATABASE_URL`, or libpq's `PG*` variables.
-    public static var server: PostgresConfiguration {
+    package static var server: PostgresConfiguration {
         .fromEnvironment(applicationName: "tests")
     }
 
     /// Creates a fresh, migrated database and returns how to reach it.
     /// - Parameter label: a short name for the suite; it appears in the database name.
-    public static func create(_ label: String) async throws -> PostgresConfiguration {
+    package static func create(_ label: String) async throws -> PostgresConfiguration {
         let admin = try await PostgresConnection.connect(server)
         defer { Task { await admin.close() } }
         let template = try await ensureTemplate(admin)
@@ -35,7 +35,7 @@ public enum TestDatabase {
     /// - Parameters:
     ///   - roles: group roles, e.g. `taskforce_worker_tax`.
     ///   - database: the database the login will use.
-    public static func login(_ roles: [String], on database: PostgresConfiguration) async throws -> Login {
+    package static func login(_ roles: [String], on database: PostgresConfiguration) async throws -> Login {
         let admin = try await PostgresConnection.connect(server)
         defer { Task { await admin.close() } }
         let name = "login_\(UInt32.random(in: 0...UInt32.max))"
@@ -53,14 +53,14 @@ public enum TestDatabase {
     }
 
     /// A login made by ``login(_:on:)``.
-    public struct Login: Sendable {
-        public let name: String
-        public let password: String
+    package struct Login: Sendable {
+        package let name: String
+        package let password: String
         /// The database, as this login.
-        public let configuration: PostgresConfiguration
+        package let configuration: PostgresConfiguration
 
         /// A libpq URI for this login and database (for child processes).
-        public var url: String {
+        package var url: String {
             let server = TestDatabase.server.connectionString
             var query = ""
             if let start = server.firstIndex(of: "?") { query = String(server[start...]) }
@@ -79,7 +79,7 @@ public enum TestDatabase {
     }
 
     /// Creates an empty database (no migrations) for tests of the migration runner.
-    public static func createEmpty(_ label: String) async throws -> PostgresConfiguration {
+    package static func createEmpty(_ label: String) async throws -> PostgresConfiguration {
         let admin = try await PostgresConnection.connect(server)
         defer { Task { await admin.close() } }
         let name = "e_\(label.lowercased().prefix(30))_\(UInt32.random(in: 0...UInt32.max))"

@@ -181,7 +181,8 @@ struct RuntimeTests {
         let ids = try await JobQueue.enqueue((0..<3).map { _ in NewJob(queue: "q", kind: "long") }, on: fixture.connection).map(\.id)
         let quick = try await JobQueue.enqueue(NewJob(queue: "q", kind: "quick", priority: -1), on: fixture.connection).id
         var configuration = testConfiguration(queues: ["q"], slots: 4)
-        configuration.shutdownGracePeriod = .milliseconds(300)
+        // Long enough for the quick job on a loaded machine; the long ones sleep a minute.
+        configuration.shutdownGracePeriod = .seconds(3)
         let runtime = JobRuntime(database: fixture.database, configuration: configuration, handlers: [
             "long": { _ in try await Task.sleep(for: .seconds(60)); return .completed },
             "quick": { _ in try await Task.sleep(for: .milliseconds(100)); return .completed },

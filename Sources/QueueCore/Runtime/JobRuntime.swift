@@ -82,10 +82,6 @@ public final class JobRuntime: Service, Sendable {
         let control: AsyncStream<JobSignal>.Continuation
     }
 
-    private struct MissingHandler: Error, CustomStringConvertible {
-        let description: String
-    }
-
     /// - Parameters:
     ///   - database: where the queue lives.
     ///   - configuration: queues, slots, timings.
@@ -293,7 +289,8 @@ public final class JobRuntime: Service, Sendable {
         let control = start.control
         let handler = handlers[job.kind]
         if handler == nil { jobLogger(job).error("no handler for this job kind") }
-        let missing = MissingHandler(description: "no handler registered for kind \(job.kind) on worker \(configuration.workerName)")
+        let missing = QueueError(code: .missingHandler, message: "no handler registered for kind \(job.kind) on worker \(configuration.workerName)",
+                                 jobID: job.id)
         // The handler runs in a task of its own: one that ignores cancellation can be
         // left behind at the end of a shutdown. Its slot stays busy until it returns.
         let run = Task {

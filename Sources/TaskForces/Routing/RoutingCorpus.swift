@@ -15,7 +15,7 @@ package struct LabelledExample: Sendable, Equatable, Codable {
 /// file given to `dispatcher eval`).
 package enum RoutingCorpus {
     /// A line that could not be read, with its place and reason.
-    package struct BadLine: Error, CustomStringConvertible, Sendable {
+    package struct BadLine: CustomStringConvertible, Sendable {
         package let source: String
         package let line: Int
         package let reason: String
