@@ -90,6 +90,13 @@ struct CaseTransitionTests {
         }
     }
 
+    @Test("a case is born open, in triage when no task force took it, or merged into the open case it repeats")
+    func intakeStates() {
+        #expect(CaseTransition.intakeState(routedTo: .tax, mergedInto: nil) == .open)
+        #expect(CaseTransition.intakeState(routedTo: .triage, mergedInto: nil) == .triage)
+        #expect(CaseTransition.intakeState(routedTo: .tax, mergedInto: 12) == .merged)
+    }
+
     @Test("a state the program does not know is an error, never a guess")
     func unknownState() {
         #expect(throws: CaseError.self) { try CaseState(stored: "suspended", caseID: 9) }

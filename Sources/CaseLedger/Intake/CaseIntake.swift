@@ -270,7 +270,7 @@ package final class CaseIntake: Sendable {
             rows.map(\.0.taskForce.rawValue), rows.map { Double($0.0.confidence) },
             rows.map { $0.0.decision == nil ? "manual" : "automatic" },
             rows.map { RawJSON(Self.termsJSON($0.0.decision)) }, rows.map(\.0.kind), rows.map(\.0.input.urgent),
-            rows.map { ($0.1 != nil ? CaseState.merged : ($0.0.taskForce == .triage ? CaseState.triage : CaseState.open)).rawValue },
+            rows.map { CaseTransition.intakeState(routedTo: $0.0.taskForce, mergedInto: $0.1).rawValue },
             rows.map { $0.1 != nil ? nil : Optional($0.0.deadline.dueAt) }, rows.map { $0.1 != nil ? nil : Optional($0.0.deadline.warnAt) },
             rows.map { $0.1 != nil ? nil : Optional($0.0.deadline.rule) }, rows.map(\.1), rows.map(\.0.contentKeySource))
         var byKey: [String: Int64] = [:]

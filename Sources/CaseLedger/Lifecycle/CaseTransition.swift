@@ -81,6 +81,13 @@ package enum CaseTransition {
     /// that cases cannot bounce between task forces.
     package static let handlerMovesBeforeTriage = 2
 
+    /// The state a case is born in at intake: `merged` into an open case of the same
+    /// enterprise (a repeated demand), `triage` when no task force took it, else `open`.
+    package static func intakeState(routedTo taskForce: TaskForce, mergedInto original: Int64?) -> CaseState {
+        if original != nil { return .merged }
+        return taskForce == .triage ? .triage : .open
+    }
+
     package static func decide(_ command: CaseCommand, for snapshot: CaseSnapshot) throws(CaseError) -> CaseDecision {
         switch command {
         case .escalate(let fromJob):
