@@ -45,13 +45,14 @@ package enum PolicyFiles {
 
     /// A warning when the calendar's holiday data does not reach `days` past `now`:
     /// deadlines that run into an uncovered year count its public holidays as working
-    /// days and skip its make-up working days, so they come out wrong. Nil when covered.
+    /// days and skip its make-up working days, so they may come out wrong (each such
+    /// deadline's rule says so too). Nil when covered.
     package static func coverageWarning(_ calendar: WorkCalendar, now: Date = Date(), days: Int = 60) -> String? {
         let horizon = now.addingTimeInterval(Double(days) * 86_400)
         guard !calendar.hasHolidayData(for: now) || !calendar.hasHolidayData(for: horizon) else { return nil }
         let covered = calendar.coveredYears.map(String.init).joined(separator: ", ")
-        return "warning: the working calendar lists holidays for \(covered) only; deadlines reaching past it count public holidays "
-            + "as working days. Add the coming year's holidays and make-up working days to a calendar file (\(calendarVariable) or --calendar; "
-            + "data/policy/calendar.json shows the format)."
+        return "warning: the working calendar lists holidays for \(covered) only; deadlines reaching past it are counted with weekends "
+            + "only (their rule says WARNING), so public holidays count as working days. Add the coming year's holidays and make-up "
+            + "working days to a calendar file (\(calendarVariable) or --calendar; data/policy/calendar.json shows the format)."
     }
 }
