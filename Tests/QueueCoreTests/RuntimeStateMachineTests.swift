@@ -352,6 +352,27 @@ struct RuntimeStateMachineTests {
         #expect(machine.pending.map(\.kind.name) == ["complete", "giveBack"])
     }
 
+    @Test("a shutdown waits for the answer of a claim in flight: its jobs, already running in the database, are given back")
+    func shutdownWaitsForAClaimInFlight() {
+        var machine = Self.machine(slots: 2)
+        guard case .claim(let limit, _) = machine.fetchDue() else { Issue.record("should claim"); return }
+        _ = machine.shutdownRequested()
+        #expect(!machine.isSettled, "the claim's jobs are running in the database; exiting now would leave them to lapse")
+        _ = machine.graceExpired(at: Self.at(30))
+        #expect(!machine.isSettled)
+        let jobs = [Job(id: 1), Job(id: 2)]
+        let answered = machine.claimed(jobs, limit: limit, leasedAt: Self.at(0), at: Self.at(31))
+        #expect(answered.started.isEmpty, "nothing starts after the grace period")
+        #expect(machine.pending.map(\.kind.name) == ["giveBack", "giveBack"])
+        // A claim that failed settles too.
+        var failing = Self.machine(slots: 2)
+        _ = failing.fetchDue()
+        _ = failing.shutdownRequested()
+        #expect(!failing.isSettled)
+        _ = failing.claimFailed()
+        #expect(failing.isSettled)
+    }
+
     /// How a handler ends during shutdown, and what is committed for it.
     enum Ending: String, CaseIterable, Sendable {
         case finishesInGrace, returnsWhenCancelled, ignoresCancellation, timedOutBefore, lostBefore

@@ -188,6 +188,9 @@ struct RuntimeTests {
             "quick": { _ in try await Task.sleep(for: .milliseconds(100)); return .completed },
         ])
         let running = RunningRuntime.start(runtime)
+        // All four claimed, as the runtime sees it (the database shows them running a moment
+        // before the runtime has the claim's answer).
+        #expect(await eventually { runtime.statistics.claimed == 4 })
         #expect(await eventually { try await fixture.count("SELECT count(*) FROM queue_jobs WHERE state = 'running'") == 4 })
         try await running.stop()
         for id in ids {

@@ -267,6 +267,7 @@ public final class JobRuntime: Service, Sendable {
                     }
                     failures = 0
                 } catch {
+                    send { $0.machine.claimFailed() }
                     failures += 1
                     let delay = Self.backoff(failures)
                     logger.warning("claim failed; retrying", metadata: ["error": "\(error)", "retry_in": "\(delay)"])

@@ -135,6 +135,10 @@ struct RuntimeStateMachine: Sendable {
     private var horizonVersion: UInt64 = 0
     /// Shutdown's grace period is over: whatever has not started is given back at once.
     private var graceHasExpired = false
+    /// Claims sent and not answered yet. Their jobs are already `running` in the
+    /// database: a shutdown waits for the answer, so that they are given back rather than
+    /// left to lapse and be rescued.
+    private(set) var claimsInFlight = 0
 
     init(configuration: JobRuntimeConfiguration) {
         self.configuration = configuration
@@ -145,7 +149,7 @@ struct RuntimeStateMachine: Sendable {
     var isDraining: Bool { mode == .draining || mode == .stopped }
     var busySlots: Int { handlers.count }
     /// Every claimed job settled: nothing left to commit or to wait for.
-    var isSettled: Bool { held.isEmpty && pending.isEmpty }
+    var isSettled: Bool { held.isEmpty && pending.isEmpty && claimsInFlight == 0 }
 
     /// Jobs to claim ahead of free slots: about `prefetchWindow` of work per slot at the
     /// recent average handler duration, between 1 and `prefetch`.
@@ -212,13 +216,22 @@ struct RuntimeStateMachine: Sendable {
             rotation = (rotation + 1) % queues.count
             queues = Array(queues[rotation...] + queues[..<rotation])
         }
+        claimsInFlight += 1
         return .claim(limit: min(room, configuration.fetchLimit), queues: queues)
+    }
+
+    /// A claim failed (the statement or its session): nothing was claimed, or what was
+    /// is rescued when its lease lapses.
+    mutating func claimFailed() -> [RuntimeAction] {
+        claimsInFlight = max(0, claimsInFlight - 1)
+        return isDraining ? [.drainProgress] : []
     }
 
     /// A claim answered with `jobs` (of `limit` asked for). Their leases hold for the
     /// lease from `leasedAt`, an instant from before the statement.
     mutating func claimed(_ jobs: [Job], limit: Int, leasedAt: ContinuousClock.Instant, at now: ContinuousClock.Instant) -> [RuntimeAction] {
-        var actions: [RuntimeAction] = []
+        claimsInFlight = max(0, claimsInFlight - 1)
+        var actions: [RuntimeAction] = isDraining ? [.drainProgress] : []
         for job in jobs {
             statistics.claimed += 1
             actions += supersede(job.id, at: now)
