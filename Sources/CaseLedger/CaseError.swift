@@ -21,6 +21,8 @@ package struct CaseError: Error, CustomStringConvertible, Sendable, Equatable {
         package static let importFile = Code("importFile")
         /// One row of an import file is rejected; the others go on.
         package static let importRow = Code("importRow")
+        /// The caller's login may not do this (its role, under row-level security).
+        package static let notPermitted = Code("notPermitted")
     }
 
     package let code: Code

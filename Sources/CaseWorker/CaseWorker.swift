@@ -100,6 +100,14 @@ package final class CaseWorker: Service, Sendable {
                     logger.notice("deadlines enforced", metadata: ["warnings": "\(result.warnings)", "breaches": "\(result.breaches)"])
                 }
             },
+            { connection in
+                let sweep = try await enforcer.sweepCasework(on: connection)
+                if sweep != CaseworkSweep() {
+                    logger.notice("casework swept", metadata: [
+                        "signoff_breaches": "\(sweep.signoffBreaches)", "solution_breaches": "\(sweep.solutionBreaches)",
+                        "resumed": "\(sweep.resumed)", "callbacks_due": "\(sweep.callbacksDue)"])
+                }
+            },
             { connection in try await refresher.refreshIfDue(on: connection) },
         ]
         let handler = CaseHandlers.make(configuration.handler, loader: CaseLoader(pool: pool), advisor: advisor, fence: fence,

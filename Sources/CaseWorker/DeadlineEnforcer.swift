@@ -3,7 +3,9 @@ import PostgresClient
 
 /// The case deadlines' watchman, run by the maintenance leader every few seconds: one
 /// pass of ``CaseLifecycle/enforceDeadlines(batch:actor:on:)`` (warnings, then breaches,
-/// each breach escalating its case once per level).
+/// each breach escalating its case once per level), and one pass of the people's clocks
+/// (``Casework/sweep(batch:actor:on:)``: breaches raise supervision once, bounded
+/// suspensions resume, callbacks fall due).
 package struct DeadlineEnforcer: Sendable {
     package let lifecycle: CaseLifecycle
     package let batch: Int
@@ -11,6 +13,12 @@ package struct DeadlineEnforcer: Sendable {
     package init(lifecycle: CaseLifecycle, batch: Int = 200) {
         self.lifecycle = lifecycle
         self.batch = batch
+    }
+
+    /// One pass of the casework sweep; safe to run concurrently.
+    @discardableResult
+    package func sweepCasework(on connection: PostgresConnection) async throws -> CaseworkSweep {
+        try await Casework(policy: lifecycle.policy, calendar: lifecycle.calendar).sweep(batch: batch, on: connection)
     }
 
     /// One pass; safe to run concurrently.

@@ -9,6 +9,9 @@ struct Dispatcher: AsyncParsableCommand {
             MigrateCommand.self, SubmitCommand.self, ImportCommand.self, StatusCommand.self, CaseCommand.self,
             RerouteCommand.self, TriageCommand.self, CancelCommand.self, ReportCommand.self,
             DashboardCommand.self, RolesCommand.self, ClassifyCommand.self, TrainCommand.self, EvalCommand.self,
+            InboxCommand.self, SignOffCommand.self, SuspendCommand.self, ResumeCommand.self, ReturnCommand.self,
+            CohandleCommand.self, CohandleReplyCommand.self, AnswerCommand.self, CallbackCommand.self,
+            SuperviseCommand.self, ChaseCommand.self, KPICommand.self,
         ]
     )
 }

@@ -83,8 +83,9 @@ package struct CaseLifecycle: Sendable {
     // MARK: Workers (inside the transaction that completes or fails the job)
 
     /// Escalates a case one level: a new deadline, a higher priority, a new job in the
-    /// same queue (the current job, if still pending, is cancelled). At the top level the
-    /// case becomes `escalated`: it waits for the task force's people.
+    /// same queue (the current job, if still pending, is cancelled). Into a level people
+    /// own (the policy's `casework.peopleLevels`, always the top), the case is held for
+    /// them instead: state `signoff`, no job, both clocks running (``holdForPeople``).
     /// - Parameters:
     ///   - fromJob: the job that asked (nil for the deadline enforcer); a stale job changes nothing.
     ///   - events: where ledger events are collected.
@@ -95,9 +96,13 @@ package struct CaseLifecycle: Sendable {
         guard let snapshot = try await lock(caseID, on: connection) else { return nil }
         switch try CaseTransition.decide(.escalate(fromJob: fromJob), for: snapshot) {
         case let .escalateToTop(cancel):
+            // Past the top there is no handler left: the top level's people hold the case.
             try await cancelJob(cancel, on: connection)
-            try await connection.query(LifecycleQueries.topEscalation, caseID)
-            events.add(caseID, .escalated(fromLevel: snapshot.level, toLevel: snapshot.level, reason: reason, job: nil, dueAt: nil, rule: nil))
+            try await holdForPeople(snapshot, level: snapshot.level, reason: reason, events: &events, on: connection)
+            return nil
+        case let .escalate(next, cancel) where policy.casework.isPeoples(level: next):
+            try await cancelJob(cancel, on: connection)
+            try await holdForPeople(snapshot, level: next, reason: reason, events: &events, on: connection)
             return nil
         case let .escalate(next, cancel):
             try await cancelJob(cancel, on: connection)
@@ -113,6 +118,21 @@ package struct CaseLifecycle: Sendable {
         default:
             return nil
         }
+    }
+
+    /// Holds a case for the people of its task force at `level` (docs/casework.md): no job,
+    /// state `signoff`, the sign-off clock and the solution clock both counting from now.
+    func holdForPeople(_ snapshot: CaseSnapshot, level: Int, reason: String, events: inout LedgerBatch,
+                       on connection: PostgresConnection) async throws {
+        let now = Date()
+        let clocks = try Casework(policy: policy, calendar: calendar).peopleClocks(snapshot, level: level, from: now)
+        let rule = "\(clocks.signOff.rule); solution, \(clocks.solution.rule)"
+        try await connection.query(LifecycleQueries.holdForPeople, snapshot.id, level, clocks.signOff.dueAt, clocks.solution.dueAt,
+                                   clocks.solution.warnAt, rule)
+        events.add(snapshot.id, .escalated(fromLevel: snapshot.level, toLevel: level, reason: reason, job: nil,
+                                           dueAt: clocks.solution.dueAt, rule: rule))
+        events.add(snapshot.id, .heldForPeople(level: level, signoffDueAt: clocks.signOff.dueAt, dueAt: clocks.solution.dueAt,
+                                               rule: rule, reason: reason))
     }
 
     /// Re-dispatches a case a handler found misrouted. After two moves it goes to triage

@@ -10,10 +10,21 @@
 ///                        │  └──escalate at the top──▶ escalated (the task force's people)
 ///   open, triage, escalated ──cancel──▶ cancelled
 ///   intake of a repeated demand ──▶ merged (into the open case)
+///
+///   casework (docs/casework.md): escalation into a level people own
+///        ──▶ signoff ──sign off──▶ working ──answer──▶ answered ──callback due──▶ callback_due
+///              │  ▲                 │  ▲ ▲                                           │
+///        return│  │redo       suspend│  │ │last co-handling reply        satisfied / basically
+///              ▼  │                  ▼  │ │                                           ▼
+///           triage│           suspended  cohandling ◀─ask for co-handling        closed
+///                 └───────────── unsatisfied (from answered or callback_due) ──────┘
 /// ```
 /// ``CaseTransition`` decides which commands each state allows.
 package enum CaseState: String, Sendable, Codable, CaseIterable {
     case triage, open, resolved, rejected, escalated, merged, cancelled
+    case signoff, working, suspended, cohandling, answered
+    case callbackDue = "callback_due"
+    case closed, redo
 
     /// Parses a state read from the database; an unknown one is an error, never a guess.
     package init(stored text: String, caseID: Int64? = nil) throws(CaseError) {
@@ -27,4 +38,10 @@ package enum CaseState: String, Sendable, Codable, CaseIterable {
 
     /// Whether the case still waits for an answer (open or in triage).
     package var isWaiting: Bool { self == .open || self == .triage }
+
+    /// Whether the case is with people and not yet answered (its clocks run or are paused).
+    package var isWithPeople: Bool { [.signoff, .working, .suspended, .cohandling, .redo].contains(self) }
+
+    /// Whether nothing more happens to the case.
+    package var isFinal: Bool { [.resolved, .rejected, .merged, .cancelled, .closed].contains(self) }
 }

@@ -14,6 +14,8 @@ package struct CaseSnapshot: Sendable, Equatable {
     package var urgent: Bool
     /// 0 unit, 1 department, 2 task force (the top of the chain).
     package var level: Int
+    /// The casework clocks and counters (docs/casework.md); nil or 0 before people hold the case.
+    package var casework = CaseworkFacts()
 
     package init(id: Int64, text: String = "", taskForce: TaskForce, state: CaseState, currentJobID: Int64?,
                 receivedAt: Date = Date(), kind: String? = nil, urgent: Bool = false, level: Int = 0) {
@@ -36,6 +38,11 @@ package struct CaseSnapshot: Sendable, Equatable {
             state: try CaseState(stored: try row.decode("state"), caseID: id), currentJobID: try row.decode("current_job_id"),
             receivedAt: try row.decode("received_at"), kind: try row.decode("kind"), urgent: try row.decode("urgent"),
             level: try row.decode("escalation_level"))
+        casework = CaseworkFacts(
+            language: try row.decode("language"), signoffDueAt: try row.decode("signoff_due_at"), dueAt: try row.decode("due_at"),
+            warnAt: try row.decode("warn_at"), pausedAt: try row.decode("paused_at"), resumeAt: try row.decode("resume_at"),
+            pausedSeconds: try row.decode("paused_seconds"), suspendCount: try row.decode("suspend_count"),
+            redoCount: try row.decode("redo_count"))
     }
 }
 
@@ -115,7 +122,7 @@ package enum CaseTransition {
                 : .redispatch(to: target, event: .rerouted, source: "corrected")
 
         case .cancel:
-            guard snapshot.state.isWaiting || snapshot.state == .escalated else {
+            guard snapshot.state.isWaiting || snapshot.state == .escalated || snapshot.state.isWithPeople else {
                 throw .illegal(snapshot.id, state: snapshot.state, action: "cancelled")
             }
             return .cancel(cancelJob: snapshot.currentJobID)

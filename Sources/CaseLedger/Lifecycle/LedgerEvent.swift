@@ -13,6 +13,16 @@ package enum LedgerEventType: String, Sendable, CaseIterable, Codable {
     case deadlineWarning = "deadline_warning"
     case deadlineBreached = "deadline_breached"
     case discarded
+    // Casework (migration 0014, docs/casework.md).
+    case heldForPeople = "held_for_people"
+    case signedOff = "signed_off"
+    case returned, suspended, resumed
+    case cohandlingRequested = "cohandling_requested"
+    case cohandlingReplied = "cohandling_replied"
+    case answered
+    case callbackDue = "callback_due"
+    case callbackRecorded = "callback_recorded"
+    case closed, redo, supervised, chased
 }
 
 /// One event of a case's ledger, with its payload. The payload's JSON keys are the
@@ -43,6 +53,24 @@ package enum LedgerEvent: Sendable {
     case deadlineWarning(level: Int, dueAt: Date)
     case deadlineBreached(level: Int, dueAt: Date)
     case discarded(job: Int64, attempts: Int)
+
+    // Casework: each names who did it (the event's actor, the caller's login) and why.
+    /// Escalated into a level people own: held for sign-off, with both clocks.
+    case heldForPeople(level: Int, signoffDueAt: Date, dueAt: Date, rule: String, reason: String)
+    case signedOff(onTime: Bool, signoffDueAt: Date?)
+    case suspended(until: Date, reason: String)
+    /// `automatic` when the sweep resumed it at the suspension's bound.
+    case resumed(automatic: Bool, pausedSeconds: Double, dueAt: Date?)
+    case cohandlingRequested(partners: [TaskForce], question: String)
+    /// The answer to the enterprise (the text is in `case_answers`).
+    case answerSent(round: Int, onTime: Bool, drafted: Bool, language: String)
+    case callbackFallsDue(dueAt: Date)
+    case callbackRecorded(round: Int, satisfaction: Satisfaction, note: String?)
+    case closed(satisfaction: Satisfaction)
+    case redo(round: Int, signoffDueAt: Date, dueAt: Date, rule: String)
+    /// `clock` is `sign-off` or `solution` when a breach raised it (`automatic`), nil when a leader did.
+    case supervised(note: String, clock: String?, dueAt: Date?, automatic: Bool)
+    case chased(note: String, count: Int)
 
     /// A handler's answer that closed the case.
     package struct Answer: Sendable {
@@ -88,6 +116,18 @@ package enum LedgerEvent: Sendable {
         case .deadlineWarning: .deadlineWarning
         case .deadlineBreached: .deadlineBreached
         case .discarded: .discarded
+        case .heldForPeople: .heldForPeople
+        case .signedOff: .signedOff
+        case .suspended: .suspended
+        case .resumed: .resumed
+        case .cohandlingRequested: .cohandlingRequested
+        case .answerSent: .answered
+        case .callbackFallsDue: .callbackDue
+        case .callbackRecorded: .callbackRecorded
+        case .closed: .closed
+        case .redo: .redo
+        case .supervised: .supervised
+        case .chased: .chased
         }
     }
 
@@ -124,8 +164,9 @@ package enum LedgerEvent: Sendable {
                     "handler_seconds": seconds(answer.handlerSeconds), "reply": answer.reply as Any, "next_step": answer.nextStep as Any]
         case let .escalated(fromLevel, toLevel, reason, job, dueAt, rule):
             guard let job else {
-                return ["from_level": fromLevel, "to_level": toLevel, "top": true, "reason": reason,
-                        "note": "at the top of the chain: the task force's people take it over"]
+                return ["from_level": fromLevel, "to_level": toLevel, "people": true, "reason": reason,
+                        "due_at": dueAt.map(time) as Any, "rule": rule as Any,
+                        "note": "held for the task force's people: they sign it off, work it and answer"]
             }
             return ["from_level": fromLevel, "to_level": toLevel, "reason": reason, "job_id": job,
                     "due_at": dueAt.map(time) as Any, "rule": rule as Any]
@@ -139,6 +180,32 @@ package enum LedgerEvent: Sendable {
             return ["level": level, "due_at": time(dueAt)]
         case let .discarded(job, attempts):
             return ["job_id": job, "attempts": attempts]
+        case let .heldForPeople(level, signoffDueAt, dueAt, rule, reason):
+            return ["level": level, "signoff_due_at": time(signoffDueAt), "due_at": time(dueAt), "rule": rule, "reason": reason]
+        case let .signedOff(onTime, signoffDueAt):
+            return ["on_time": onTime, "signoff_due_at": signoffDueAt.map(time) as Any]
+        case let .suspended(until, reason):
+            return ["until": time(until), "reason": reason]
+        case let .resumed(automatic, pausedSeconds, dueAt):
+            return ["automatic": automatic, "paused_seconds": seconds(pausedSeconds), "due_at": dueAt.map(time) as Any,
+                    "reason": automatic ? "the suspension reached its bound" : "resumed by the officer"]
+        case let .cohandlingRequested(partners, question):
+            return ["partners": partners.map(\.rawValue), "question": question]
+        case let .answerSent(round, onTime, drafted, language):
+            return ["round": round, "on_time": onTime, "drafted": drafted, "language": language]
+        case let .callbackFallsDue(dueAt):
+            return ["callback_due_at": time(dueAt)]
+        case let .callbackRecorded(round, satisfaction, note):
+            return ["round": round, "satisfaction": satisfaction.rawValue, "note": note as Any]
+        case let .closed(satisfaction):
+            return ["satisfaction": satisfaction.rawValue]
+        case let .redo(round, signoffDueAt, dueAt, rule):
+            return ["round": round, "signoff_due_at": time(signoffDueAt), "due_at": time(dueAt), "rule": rule,
+                    "reason": "the enterprise was unsatisfied at the callback"]
+        case let .supervised(note, clock, dueAt, automatic):
+            return ["note": note, "clock": clock as Any, "due_at": dueAt.map(time) as Any, "automatic": automatic]
+        case let .chased(note, count):
+            return ["note": note, "count": count]
         }
     }
 

@@ -62,13 +62,92 @@ package struct CaseRecord: Sendable {
     package let currentJobID: Int64?
     package let resolvedAt: Date?
     package let events: [CaseEvent]
+    /// The people's side: clocks, pauses, co-handling, answers and callbacks.
+    package var casework = CaseworkRecord()
+}
+
+/// The casework of one case as `dispatcher case` shows it (docs/casework.md).
+package struct CaseworkRecord: Sendable {
+    package var signoffDueAt: Date?
+    package var signedOffAt: Date?
+    package var signedOffBy: String?
+    package var pausedAt: Date?
+    package var resumeAt: Date?
+    package var pausedSeconds: Double = 0
+    package var suspendCount = 0
+    package var answeredAt: Date?
+    package var callbackDueAt: Date?
+    package var redoCount = 0
+    package var supervisedCount = 0
+    package var chasedCount = 0
+    package var cohandling: [Cohandling] = []
+    package var answers: [Answer] = []
+
+    package struct Cohandling: Sendable {
+        package var taskForce: String
+        package var question: String
+        package var requestedBy: String
+        package var requestedAt: Date
+        package var reply: String?
+        package var repliedBy: String?
+        package var repliedAt: Date?
+    }
+
+    package struct Answer: Sendable {
+        package var round: Int
+        package var answer: String
+        package var language: String
+        package var drafted: Bool
+        package var answeredBy: String
+        package var answeredAt: Date
+        package var onTime: Bool
+        package var satisfaction: String?
+        package var callbackNote: String?
+        package var callbackBy: String?
+        package var callbackAt: Date?
+    }
+
+    /// One pause of the solution clock, from the ledger (`suspended` … `resumed`).
+    package struct Pause: Sendable, Equatable {
+        package var from: Date
+        package var until: Date?
+        package var reason: String?
+        package var automatic: Bool?
+    }
+}
+
+extension CaseRecord {
+    /// The pauses of the solution clock, from the ledger; the last one is open while suspended.
+    package var pauses: [CaseworkRecord.Pause] {
+        var pauses: [CaseworkRecord.Pause] = []
+        for event in events {
+            let data = (try? JSONSerialization.jsonObject(with: Data(event.data.utf8))) as? [String: Any] ?? [:]
+            if event.type == LedgerEventType.suspended.rawValue {
+                pauses.append(.init(from: event.at, until: nil, reason: data["reason"] as? String, automatic: nil))
+            } else if event.type == LedgerEventType.resumed.rawValue, let last = pauses.indices.last, pauses[last].until == nil {
+                pauses[last].until = event.at
+                pauses[last].automatic = data["automatic"] as? Bool
+            }
+        }
+        return pauses
+    }
+
+    /// Where the sign-off clock stands: `done` (signed off), `breached`, `at_risk` is not
+    /// tracked for sign-off, `on_time`, or `none` (the case was never held for people).
+    package func signOffStatus(now: Date = Date()) -> String {
+        guard let due = casework.signoffDueAt else { return "none" }
+        if state == .signoff || state == .redo { return now >= due ? "breached" : "on_time" }
+        if let signed = casework.signedOffAt { return signed <= due ? "done_on_time" : "done_late" }
+        return "closed"
+    }
 }
 
 extension CaseRecord {
     /// Where an open case stands against its deadline: `on_time`, `at_risk` (past the
     /// warning point) or `breached`; `closed` once it is no longer open.
     package func deadlineStatus(now: Date = Date()) -> String {
-        guard state == .open || state == .triage else { return "closed" }
+        if state == .suspended { return "paused" }
+        guard state == .open || state == .triage || state.isWithPeople else { return "closed" }
         if let dueAt, now >= dueAt { return "breached" }
         if let warnAt, now >= warnAt { return "at_risk" }
         return "on_time"
@@ -120,7 +199,28 @@ package enum CaseOperations {
             state: try CaseState(stored: try row.decode("state"), caseID: id), originalDueAt: try row.decode("original_due_at"),
             dueAt: try row.decode("due_at"), warnAt: try row.decode("warn_at"), deadlineRule: try row.decode("deadline_rule"),
             duplicateOf: try row.decode("duplicate_of"), repeatCount: try row.decode("repeat_count"),
-            currentJobID: try row.decode("current_job_id"), resolvedAt: try row.decode("resolved_at"), events: events)
+            currentJobID: try row.decode("current_job_id"), resolvedAt: try row.decode("resolved_at"), events: events,
+            casework: CaseworkRecord(
+                signoffDueAt: try row.decode("signoff_due_at"), signedOffAt: try row.decode("signed_off_at"),
+                signedOffBy: try row.decode("signed_off_by"), pausedAt: try row.decode("paused_at"), resumeAt: try row.decode("resume_at"),
+                pausedSeconds: try row.decode("paused_seconds"), suspendCount: try row.decode("suspend_count"),
+                answeredAt: try row.decode("answered_at"), callbackDueAt: try row.decode("callback_due_at"),
+                redoCount: try row.decode("redo_count"), supervisedCount: try row.decode("supervised_count"),
+                chasedCount: try row.decode("chased_count"),
+                cohandling: try await connection.query(CaseworkQueries.caseCohandling, id).map { row in
+                    CaseworkRecord.Cohandling(
+                        taskForce: try row.decode("task_force"), question: try row.decode("question"),
+                        requestedBy: try row.decode("requested_by"), requestedAt: try row.decode("requested_at"),
+                        reply: try row.decode("reply"), repliedBy: try row.decode("replied_by"), repliedAt: try row.decode("replied_at"))
+                },
+                answers: try await connection.query(CaseworkQueries.caseAnswers, id).map { row in
+                    CaseworkRecord.Answer(
+                        round: try row.decode("round"), answer: try row.decode("answer"), language: try row.decode("language"),
+                        drafted: try row.decode("drafted"), answeredBy: try row.decode("answered_by"),
+                        answeredAt: try row.decode("answered_at"), onTime: try row.decode("on_time"),
+                        satisfaction: try row.decode("satisfaction"), callbackNote: try row.decode("callback_note"),
+                        callbackBy: try row.decode("callback_by"), callbackAt: try row.decode("callback_at"))
+                }))
     }
 
     /// The triage backlog, oldest first.

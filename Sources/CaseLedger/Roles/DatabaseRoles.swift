@@ -10,9 +10,11 @@ package enum DatabaseRoles {
     package static let groups: [String: String] = {
         var groups = [
             "dashboard": "taskforce_dashboard", "dispatcher": "taskforce_dispatcher", "maintainer": "taskforce_maintainer",
+            "leader": "taskforce_leader",
         ]
         for taskForce in TaskForce.departments {
             groups["worker-\(taskForce.rawValue)"] = "taskforce_worker_\(taskForce.rawValue)"
+            groups["officer-\(taskForce.rawValue)"] = "taskforce_officer_\(taskForce.rawValue)"
         }
         return groups
     }()

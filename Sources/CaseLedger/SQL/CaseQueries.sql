@@ -97,7 +97,8 @@ FROM cases WHERE state = 'triage' ORDER BY received_at, id LIMIT $1
 SELECT id, external_id, text, enterprise, contact, channel::text AS channel, language, received_at, task_force,
        confidence, routing_source, routing_terms::text AS routing_terms, kind, urgent, escalation_level,
        state::text AS state, original_due_at, due_at, warn_at, deadline_rule, duplicate_of, repeat_count,
-       current_job_id, resolved_at
+       current_job_id, resolved_at, signoff_due_at, signed_off_at, signed_off_by, paused_at, resume_at, paused_seconds,
+       suspend_count, answered_at, callback_due_at, redo_count, supervised_count, chased_count
 FROM cases WHERE id = $1
 
 -- name: eventsOfCase

@@ -7,7 +7,8 @@
 -- name: lockCase
 -- index: cases_pkey
 -- Locks one case for a transition; the columns CaseSnapshot holds.
-SELECT id, text, task_force, state::text AS state, current_job_id, received_at, kind, urgent, escalation_level
+SELECT id, text, task_force, state::text AS state, current_job_id, received_at, kind, urgent, escalation_level,
+       language, signoff_due_at, due_at, warn_at, paused_at, resume_at, paused_seconds, suspend_count, redo_count
 FROM cases WHERE id = $1 FOR UPDATE
 
 -- name: movesOfCase
@@ -21,10 +22,13 @@ SELECT count(*) FROM case_events WHERE case_id = $1 AND type = ANY($2::text[])
 UPDATE cases SET escalation_level = $2, due_at = $3, warn_at = $4, deadline_rule = $5, current_job_id = $6
 WHERE id = $1
 
--- name: topEscalation
+-- name: holdForPeople
 -- index: cases_pkey
--- At the top of the chain: the case waits for the task force's people.
-UPDATE cases SET state = 'escalated' WHERE id = $1
+-- Escalated into a level people own: held for sign-off, with both clocks, no job.
+UPDATE cases SET state = 'signoff', escalation_level = $2, signoff_due_at = $3, due_at = $4, warn_at = $5, deadline_rule = $6,
+                 current_job_id = NULL, warned_level = NULL, breached_level = NULL,
+                 signoff_breach_supervised = false, solution_breach_supervised = false
+WHERE id = $1
 
 -- name: cancelCase
 -- index: cases_pkey

@@ -140,6 +140,7 @@ struct CaseCommand: AsyncParsableCommand {
                     "repeat_count": record.repeatCount, "current_job_id": record.currentJobID ?? NSNull(),
                     "resolved_at": record.resolvedAt.map(PostgresTimestamp.format) ?? NSNull(), "events": events,
                     "deadline_status": record.deadlineStatus(),
+                    "clocks": Self.clocks(record), "casework": Self.casework(record),
                 ]
                 print(String(decoding: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes]), as: UTF8.self))
                 return
@@ -149,12 +150,61 @@ struct CaseCommand: AsyncParsableCommand {
             print("received \(formatDate(record.receivedAt))   due \(formatDate(record.dueAt)) (first due \(formatDate(record.originalDueAt)))   warn \(formatDate(record.warnAt))   deadline: \(record.deadlineStatus().replacingOccurrences(of: "_", with: " "))")
             print("routing: \(record.routingSource), confidence \(record.confidence.map { String(format: "%.2f", $0) } ?? "-"), kind \(record.kind ?? "-"), urgent \(record.urgent), level \(record.escalationLevel), repeats \(record.repeatCount)")
             if let rule = record.deadlineRule { print("deadline rule: \(rule)") }
+            if record.casework.signoffDueAt != nil {
+                let work = record.casework
+                print("clocks: sign-off due \(formatDate(work.signoffDueAt)) (\(record.signOffStatus().replacingOccurrences(of: "_", with: " "))\(work.signedOffBy.map { ", by \($0)" } ?? ""))   solution due \(formatDate(record.dueAt))\(record.state == .suspended ? " (paused until \(formatDate(work.resumeAt)) at the latest)" : "")   paused so far \(Int(work.pausedSeconds))s")
+                print("casework: suspended \(work.suspendCount)×, redo \(work.redoCount)×, supervised \(work.supervisedCount)×, chased \(work.chasedCount)×\(work.callbackDueAt.map { ", callback due \(formatDate($0))" } ?? "")")
+                for row in work.cohandling {
+                    print("  co-handling \(row.taskForce): \(row.question) → \(row.reply ?? "(waiting)")")
+                }
+                for row in work.answers {
+                    print("  answer round \(row.round) by \(row.answeredBy)\(row.onTime ? "" : " (late)"): \(row.answer.prefix(120))\(row.satisfaction.map { " — callback: \($0)" } ?? "")")
+                }
+            }
             print("text: \(record.text)")
             print("ledger:")
             for event in record.events {
                 print("  \(formatDate(event.at))  \(event.type.padding(toLength: 18, withPad: " ", startingAt: 0)) \(Self.signature(event).padding(toLength: 22, withPad: " ", startingAt: 0)) \(event.data)")
             }
         }
+    }
+
+    /// Both clocks of a case: sign-off (签收) and solution (办结), with the pauses of the latter.
+    static func clocks(_ record: CaseRecord) -> [String: Any] {
+        func time(_ date: Date?) -> Any { date.map(PostgresTimestamp.format) ?? NSNull() }
+        let work = record.casework
+        return [
+            "sign_off": ["due_at": time(work.signoffDueAt), "signed_off_at": time(work.signedOffAt),
+                         "signed_off_by": work.signedOffBy ?? NSNull(), "status": record.signOffStatus()],
+            "solution": ["due_at": time(record.dueAt), "warn_at": time(record.warnAt), "status": record.deadlineStatus(),
+                         "paused": record.state == .suspended, "paused_at": time(work.pausedAt), "resume_at": time(work.resumeAt),
+                         "paused_seconds": work.pausedSeconds, "rule": record.deadlineRule ?? NSNull()],
+            "pauses": record.pauses.map { pause -> [String: Any] in
+                ["from": PostgresTimestamp.format(pause.from), "until": time(pause.until), "reason": pause.reason ?? NSNull(),
+                 "automatic": pause.automatic ?? NSNull()]
+            },
+        ]
+    }
+
+    /// The people's side of a case: counters, co-handling, answers and callbacks.
+    static func casework(_ record: CaseRecord) -> [String: Any] {
+        func time(_ date: Date?) -> Any { date.map(PostgresTimestamp.format) ?? NSNull() }
+        let work = record.casework
+        return [
+            "suspend_count": work.suspendCount, "redo_count": work.redoCount, "supervised_count": work.supervisedCount,
+            "chased_count": work.chasedCount, "answered_at": time(work.answeredAt), "callback_due_at": time(work.callbackDueAt),
+            "cohandling": work.cohandling.map { row -> [String: Any] in
+                ["task_force": row.taskForce, "question": row.question, "requested_by": row.requestedBy,
+                 "requested_at": PostgresTimestamp.format(row.requestedAt), "reply": row.reply ?? NSNull(),
+                 "replied_by": row.repliedBy ?? NSNull(), "replied_at": time(row.repliedAt)]
+            },
+            "answers": work.answers.map { row -> [String: Any] in
+                ["round": row.round, "answer": row.answer, "language": row.language, "drafted": row.drafted,
+                 "answered_by": row.answeredBy, "answered_at": PostgresTimestamp.format(row.answeredAt), "on_time": row.onTime,
+                 "satisfaction": row.satisfaction ?? NSNull(), "callback_note": row.callbackNote ?? NSNull(),
+                 "callback_by": row.callbackBy ?? NSNull(), "callback_at": time(row.callbackAt)]
+            },
+        ]
     }
 
     /// Who wrote an event: its actor, and the database login behind it when that differs.

@@ -75,6 +75,8 @@ package struct TimeLimitPolicy: Sendable, Equatable {
         package let names: Names
         /// The default response limit for its cases.
         package let limit: Limit
+        /// The sign-off limit when the task force sets its own (else ``CaseworkPolicy/signOff``).
+        package var signOff: Limit? = nil
     }
 
     /// A kind of matter with its own limit and the keywords that detect it.
@@ -87,6 +89,8 @@ package struct TimeLimitPolicy: Sendable, Equatable {
         package let limit: Limit
         /// Detection keywords, simplified Chinese first, then lowercase English.
         package let keywords: [String]
+        /// The sign-off limit when the kind sets its own (it wins over the task force's).
+        package var signOff: Limit? = nil
     }
 
     /// A level of the escalation chain and the limit it gets.
@@ -110,6 +114,10 @@ package struct TimeLimitPolicy: Sendable, Equatable {
     /// The operator notes of the data file.
     package let notes: [String]
 
+    /// Which levels people own and the limits of their casework (the `casework` object;
+    /// defaults when the file has none).
+    package let casework: CaseworkPolicy
+
     private let taskForces: [String: TaskForceLimit]
 
     /// Parses the `time-limits.json` format.
@@ -129,7 +137,7 @@ package struct TimeLimitPolicy: Sendable, Equatable {
         let root = try DeadlineJSONField.parse(json, file: sourceName)
         let fields = try root.members(
             required: ["urgentFactor", "warningFraction", "taskForces", "kinds", "escalationLevels"],
-            optional: ["notes"]
+            optional: ["notes", "casework"]
         )
         func field(_ key: String) throws -> DeadlineJSONField {
             guard let value = fields[key] else { throw root.child(key).failure("is missing") }
@@ -155,11 +163,12 @@ package struct TimeLimitPolicy: Sendable, Equatable {
             guard Self.isValidKey(key) else {
                 throw entry.failure("is not a valid task force key (lowercase letters, digits and _, starting with a letter)")
             }
-            let members = try entry.members(required: ["names", "hours", "clock"], optional: ["basis"])
+            let members = try entry.members(required: ["names", "hours", "clock"], optional: ["basis", "signOff"])
             taskForces[key] = TaskForceLimit(
                 key: key,
                 names: try Self.parseNames(members, in: entry),
-                limit: try Self.parseLimit(members, in: entry)
+                limit: try Self.parseLimit(members, in: entry),
+                signOff: try members["signOff"].map { try Self.parseLimit($0.members(required: ["hours", "clock"]), in: $0) }
             )
         }
         guard !taskForces.isEmpty else { throw taskForceField.failure("is empty; give at least the triage task force") }
@@ -167,7 +176,7 @@ package struct TimeLimitPolicy: Sendable, Equatable {
 
         var kinds: [MatterKind] = []
         for element in try field("kinds").array() {
-            let members = try element.members(required: ["key", "names", "hours", "clock", "keywords"], optional: ["basis"])
+            let members = try element.members(required: ["key", "names", "hours", "clock", "keywords"], optional: ["basis", "signOff"])
             guard let keyField = members["key"] else { throw element.child("key").failure("is missing") }
             let key = try keyField.string()
             guard Self.isValidKey(key) else {
@@ -178,7 +187,8 @@ package struct TimeLimitPolicy: Sendable, Equatable {
                 key: key,
                 names: try Self.parseNames(members, in: element),
                 limit: try Self.parseLimit(members, in: element),
-                keywords: try Self.parseKeywords(members, in: element)
+                keywords: try Self.parseKeywords(members, in: element),
+                signOff: try members["signOff"].map { try Self.parseLimit($0.members(required: ["hours", "clock"]), in: $0) }
             ))
         }
         self.kinds = kinds
@@ -198,6 +208,8 @@ package struct TimeLimitPolicy: Sendable, Equatable {
             levels.append(EscalationLevel(level: level, name: name, limit: try Self.parseLimit(members, in: element)))
         }
         escalationLevels = levels
+        casework = try fields["casework"].map { try CaseworkPolicy(field: $0, highestLevel: levels.count) }
+            ?? CaseworkPolicy.defaults(highestLevel: levels.count)
     }
 
     /// Reads and parses a time-limit policy file, naming the file in errors.
@@ -350,7 +362,7 @@ package struct TimeLimitPolicy: Sendable, Equatable {
         return Names(zh: try name("zh"), en: try name("en"))
     }
 
-    private static func parseLimit(_ members: [String: DeadlineJSONField], in entry: DeadlineJSONField) throws -> Limit {
+    static func parseLimit(_ members: [String: DeadlineJSONField], in entry: DeadlineJSONField) throws -> Limit {
         guard let hoursField = members["hours"] else { throw entry.child("hours").failure("is missing") }
         guard let clockField = members["clock"] else { throw entry.child("clock").failure("is missing") }
         let hours = try hoursField.number()
