@@ -37,8 +37,9 @@ ALTER TABLE public.cases
     ADD COLUMN solution_breach_supervised boolean NOT NULL DEFAULT false,
     ADD CONSTRAINT cases_suspension_bounded CHECK (state <> 'suspended' OR (paused_at IS NOT NULL AND resume_at IS NOT NULL));
 
--- An officer's inbox: the people's cases of a task force by state and due time.
-CREATE INDEX cases_people_inbox ON public.cases (task_force, state, due_at)
+-- An officer's inbox: the people's cases, most urgent first (row-level security picks the task force).
+-- Keyed like the inbox's ORDER BY, so a page is an index range read, not a sort.
+CREATE INDEX cases_people_inbox ON public.cases ((coalesce(due_at, 'infinity'::timestamptz)), id)
     WHERE state IN ('signoff', 'working', 'suspended', 'cohandling', 'answered', 'callback_due', 'redo');
 -- The breach sweep: sign-off clocks (waiting for sign-off) and solution clocks (running).
 CREATE INDEX cases_people_signoff_due ON public.cases (signoff_due_at)
@@ -67,7 +68,7 @@ CREATE TABLE public.case_cohandling (
     CHECK ((reply IS NULL) = (replied_at IS NULL))
 );
 -- A partner's waiting requests.
-CREATE INDEX case_cohandling_open ON public.case_cohandling (task_force, requested_at) WHERE replied_at IS NULL;
+CREATE INDEX case_cohandling_open ON public.case_cohandling (requested_at) WHERE replied_at IS NULL;
 
 -- 3. Answers to the enterprise and their callbacks: one row per round (0, then one per redo).
 CREATE TABLE public.case_answers (

@@ -29,7 +29,7 @@ struct WorkerProcessTests {
         for worker in workers { worker.terminate() }
         for worker in workers { #expect(await worker.wait(timeout: 30) == 0, "\(worker.output.suffix(2000))") }
         #expect(settled)
-        #expect(try await ledger.count("SELECT count(*) FROM cases WHERE id = ANY($1) AND state NOT IN ('resolved', 'escalated', 'rejected', 'triage')", routed) == 0)
+        #expect(try await ledger.count("SELECT count(*) FROM cases WHERE id = ANY($1) AND state NOT IN ('resolved', 'signoff', 'rejected', 'triage')", routed) == 0)
         // Exactly one closing event per closed case, and never two resolutions of one job.
         #expect(try await ledger.count("""
             SELECT count(*) FROM (SELECT case_id FROM case_events WHERE type IN ('resolved', 'rejected')

@@ -74,14 +74,14 @@ WHERE c.id = r.id
 
 -- name: status
 -- index: none (per-task-force counts over cases_task_force_state and the small hot queue table)
--- Per task force: open, overdue, escalated, resolved cases, plus running and
+-- Per task force: open, overdue, escalated (up the chain, or with its people), resolved cases, plus running and
 -- discarded jobs of its queue.
 SELECT tf.name AS task_force,
        (SELECT count(*) FROM cases c WHERE c.task_force = tf.name AND c.state = 'open') AS open,
        (SELECT count(*) FROM queue_jobs j WHERE j.queue = tf.name AND j.state = 'running') AS running,
        (SELECT count(*) FROM cases c WHERE c.task_force = tf.name AND c.state = 'open' AND c.due_at < now()) AS overdue,
        (SELECT count(*) FROM cases c WHERE c.task_force = tf.name
-           AND (c.state = 'escalated' OR (c.state = 'open' AND c.escalation_level > 0))) AS escalated,
+           AND (c.state IN ('escalated', 'signoff', 'working', 'suspended', 'cohandling', 'answered', 'callback_due', 'closed', 'redo') OR (c.state = 'open' AND c.escalation_level > 0))) AS escalated,
        (SELECT count(*) FROM cases c WHERE c.task_force = tf.name AND c.state = 'resolved') AS resolved,
        (SELECT count(*) FROM queue_jobs j WHERE j.queue = tf.name AND j.state = 'discarded') AS discarded
 FROM unnest($1::text[]) AS tf(name)
@@ -134,7 +134,7 @@ SELECT tf.name AS task_force,
        count(c.id) FILTER (WHERE c.state <> 'merged') AS cases,
        count(c.id) FILTER (WHERE c.state IN ('open', 'triage')) AS open,
        count(c.id) FILTER (WHERE c.state = 'resolved') AS resolved,
-       count(c.id) FILTER (WHERE c.state = 'escalated' OR (c.state = 'open' AND c.escalation_level > 0)) AS escalated,
+       count(c.id) FILTER (WHERE c.state IN ('escalated', 'signoff', 'working', 'suspended', 'cohandling', 'answered', 'callback_due', 'closed', 'redo') OR (c.state = 'open' AND c.escalation_level > 0)) AS escalated,
        coalesce(max(r.n), 0) AS rerouted,
        percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM c.resolved_at - c.received_at) / 3600)
            FILTER (WHERE c.state = 'resolved') AS median_hours,

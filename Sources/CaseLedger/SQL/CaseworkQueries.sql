@@ -39,8 +39,9 @@ RETURNING task_force
 
 -- name: waitingPartners
 -- index: case_cohandling_pkey
--- The partners that have not replied yet.
-SELECT task_force FROM case_cohandling WHERE case_id = $1 AND replied_at IS NULL ORDER BY task_force
+-- The partners that have not replied yet (`reply IS NULL`, the same as `replied_at IS NULL` by
+-- the table's CHECK, keeps the partial index of all open requests out of this per-case read).
+SELECT task_force FROM case_cohandling WHERE case_id = $1 AND reply IS NULL ORDER BY task_force
 
 -- name: enterCohandling
 -- index: cases_pkey
@@ -52,7 +53,7 @@ UPDATE cases SET state = 'cohandling' WHERE id = $1
 SELECT case_cohandling_reply($1, $2, $3) AS outcome
 
 -- name: insertAnswer
--- index: case_answers_pkey
+-- index: none (an insert; case_answers_pkey keeps one answer per round)
 INSERT INTO case_answers (case_id, round, answer, language, drafted, answered_by, on_time)
 VALUES ($1, $2, $3, $4, $5, session_user, $6)
 
@@ -130,8 +131,8 @@ SELECT id, task_force, state::text AS state, escalation_level, enterprise, left(
 FROM cases
 WHERE state IN ('signoff', 'working', 'suspended', 'cohandling', 'answered', 'callback_due', 'redo')
   AND ($1::text IS NULL OR state::text = $1)
-  AND ($2::timestamptz IS NULL OR (coalesce(due_at, 'infinity'), id) > ($2, $3))
-ORDER BY coalesce(due_at, 'infinity'), id
+  AND ($2::timestamptz IS NULL OR (coalesce(due_at, 'infinity'::timestamptz), id) > ($2, $3))
+ORDER BY coalesce(due_at, 'infinity'::timestamptz), id
 LIMIT $4
 
 -- name: cohandlingRequests
