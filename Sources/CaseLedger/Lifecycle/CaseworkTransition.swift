@@ -158,7 +158,7 @@ extension CaseTransition {
         case .answer(let answer):
             if state == .cohandling {
                 throw CaseError(code: .illegalTransition,
-                                message: "case \(id) waits for its co-handling partners' replies; it can be answered when all have replied",
+                                message: "case \(id) is cohandling: it waits for its co-handling partners' replies and can be answered when all have replied",
                                 caseID: id)
             }
             try require([.working], "answered (sign it off first; a suspended case is resumed first)")
