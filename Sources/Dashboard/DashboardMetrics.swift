@@ -27,6 +27,24 @@ package enum DashboardMetrics {
                 .set(to: Double(summary.breachedOpen))
             gauge(registry, "taskforce_deadline_breaches", "Deadline breaches recorded", taskForce)
                 .set(to: Double(summary.breaches))
+            if let work = summary.casework {
+                // This month's casework (docs/dashboards.md, "Casework KPIs"); a rate with
+                // nothing to measure yet is left out rather than shown as 0.
+                for (rate, value) in [("response", work.responseRate), ("resolution", work.resolutionRate),
+                                      ("satisfaction", work.satisfactionRate), ("return", work.returnRate), ("redo", work.redoRate)] {
+                    guard let value else { continue }
+                    gauge(registry, "taskforce_casework_rate", "This month's casework rates by people (0 to 1)", taskForce + [("rate", rate)])
+                        .set(to: value)
+                }
+                for (kind, count) in [("held", work.held), ("signed_off", work.signoffs), ("answered", work.answers),
+                                      ("callbacks", work.callbacks), ("returned", work.returns), ("redo", work.redos),
+                                      ("supervised", work.supervised), ("chased", work.chased)] {
+                    gauge(registry, "taskforce_casework_events", "This month's casework events by kind", taskForce + [("kind", kind)])
+                        .set(to: Double(count))
+                }
+                gauge(registry, "taskforce_casework_rank", "This month's rank among the task forces (1 is best)", taskForce)
+                    .set(to: Double(work.rank))
+            }
             for (state, cases) in summary.backlog {
                 gauge(registry, "taskforce_backlog_cases", "Unfinished cases by state", taskForce + [("state", state)])
                     .set(to: Double(cases))

@@ -11,7 +11,7 @@ enum DashboardPage {
 <title>工作专班看板 · Task-force dashboard</title>
 <style>
   :root { --ink:#1d2733; --muted:#5b6b7d; --line:#d9e1ea; --bg:#f5f7fa; --card:#fff;
-          --queued:#4e79a7; --running:#f28e2b; --escalated:#e15759; --resolved:#59a14f; --received:#76b7b2; --warn:#edc948; }
+          --queued:#4e79a7; --running:#f28e2b; --escalated:#e15759; --resolved:#59a14f; --received:#76b7b2; --warn:#edc948; --people:#b07aa1; }
   * { box-sizing: border-box; }
   body { margin:0; font:14px/1.45 -apple-system, "Segoe UI", "Noto Sans CJK SC", "WenQuanYi Micro Hei", sans-serif; color:var(--ink); background:var(--bg); }
   header { display:flex; align-items:baseline; gap:16px; padding:14px 22px; background:#12263a; color:#fff; }
@@ -49,7 +49,7 @@ enum DashboardPage {
 <main>
   <section class="w12"><h2>各工作专班 <small>Task forces: backlog, deadlines, rates</small></h2><div class="cards" id="cards"></div></section>
   <section class="w6"><h2>积压 <small>Backlog by state</small></h2><div id="backlog"></div>
-    <div class="legend"><span style="--c:var(--queued)">排队 queued</span><span style="--c:var(--running)">处理中 running</span><span style="--c:var(--escalated)">已升级 escalated</span></div></section>
+    <div class="legend"><span style="--c:var(--queued)">排队 queued</span><span style="--c:var(--running)">处理中 running</span><span style="--c:var(--escalated)">已升级 escalated</span><span style="--c:var(--people)">人工办理 with people</span></div></section>
   <section class="w6"><h2>三率 <small>Response · on-time · resolution rates</small></h2><div id="rates"></div>
     <div class="legend"><span style="--c:var(--received)">响应率 response</span><span style="--c:var(--warn)">按时办结率 on time</span><span style="--c:var(--resolved)">办结率 resolution</span></div></section>
   <section class="w8"><h2>吞吐量（近48小时） <small>Throughput per hour, last 48 h</small></h2><div id="throughput"></div>
@@ -57,13 +57,16 @@ enum DashboardPage {
   <section class="w4"><h2>办理时长 <small>Time to resolve (median · p90)</small></h2><div id="durations"></div></section>
   <section class="w6"><h2>临期与超期 <small>Cases at risk and in breach</small></h2><div id="risk"></div></section>
   <section class="w6"><h2>工作进程 <small>Workers</small></h2><div id="workers"></div></section>
+  <section class="w12"><h2>人工办理（本月） <small>Casework by people this month: response, resolution, satisfaction, returns, redos, supervision</small></h2><div id="casework"></div></section>
   <section class="w12"><h2>异常作业 <small>Attempts without heartbeats (silent) or past their time limit (overrunning)</small></h2><div id="troubled"></div></section>
   <section class="w12"><h2>失败作业 <small>Discarded jobs and their last error</small></h2><div id="discarded"></div></section>
 </main>
 <script>
 "use strict";
 const SVGNS = "http://www.w3.org/2000/svg";
-const COLORS = { queued: "var(--queued)", running: "var(--running)", escalated: "var(--escalated)" };
+const COLORS = { queued: "var(--queued)", running: "var(--running)", escalated: "var(--escalated)", people: "var(--people)" };
+// The people's states (docs/casework.md), drawn as one part of the backlog.
+const PEOPLE = ["signoff", "working", "suspended", "cohandling", "answered", "callback_due", "redo"];
 function el(tag, attrs, text) {
   const node = tag.startsWith("svg:") ? document.createElementNS(SVGNS, tag.slice(4)) : document.createElement(tag);
   for (const [k, v] of Object.entries(attrs || {})) node.setAttribute(k, v);
@@ -122,8 +125,12 @@ function hbars(id, rows, series, maxValue, format) {
 }
 
 function backlog(data) {
-  const rows = data.task_forces.map(tf => ({ label: tf.name_zh.replace("工作专班", "").slice(0, 8), values: tf.backlog }));
-  const series = ["queued", "running", "escalated"].map(k => ({ key: k, color: COLORS[k], stack: true }));
+  const rows = data.task_forces.map(tf => {
+    const values = { queued: tf.backlog.queued || 0, running: tf.backlog.running || 0, escalated: tf.backlog.escalated || 0,
+                     people: PEOPLE.reduce((sum, k) => sum + (tf.backlog[k] || 0), 0) };
+    return { label: tf.name_zh.replace("工作专班", "").slice(0, 8), values };
+  });
+  const series = ["queued", "running", "escalated", "people"].map(k => ({ key: k, color: COLORS[k], stack: true }));
   replace("backlog", hbars("backlog", rows, series, 0, r => String(Object.values(r.values).reduce((a, b) => a + b, 0))));
 }
 
@@ -190,6 +197,13 @@ function render(data) {
                                return [d, w.task_forces, w.handler, w.running_jobs, w.completed_jobs, w.stuck_handlers,
                                        w.stopped_at ? "已停止 stopped " + when(w.stopped_at) : when(w.last_heartbeat_at)]; }));
   document.getElementById("workers").setAttribute("data-completed", String(data.workers.reduce((sum, w) => sum + w.completed_jobs, 0)));
+  const pct = v => v == null ? "–" : (100 * v).toFixed(1) + "%";
+  table("casework", [["专班 task force"], ["转人工 held", 1], ["签收 signed off", 1], ["响应率 response", 1], ["答复 answered", 1],
+                     ["办结率 resolution", 1], ["回访 callbacks", 1], ["满意率 satisfaction", 1], ["退单率 returns", 1],
+                     ["重办率 redo", 1], ["督办 supervised", 1], ["催办 chased", 1], ["排名 rank", 1]],
+        data.task_forces.filter(tf => tf.casework).map(tf => { const w = tf.casework;
+          return [tf.key, w.held, w.signoffs, pct(w.response_rate), w.answers, pct(w.resolution_rate), w.callbacks,
+                  pct(w.satisfaction_rate), pct(w.return_rate), pct(w.redo_rate), w.supervised, w.chased, w.rank]; }));
   table("troubled", [["作业 job", 1], ["队列 queue"], ["案件 case", 1], ["进程 worker"], ["心跳间隔 heartbeat age", 1], ["运行 running", 1], ["状态 status"]],
         data.troubled_attempts.map(a => [a.job_id, a.queue, a.case_id ?? "–", a.worker || "–", dur(a.heartbeat_age_seconds), dur(a.running_seconds),
                                          a.status === "silent" ? "无心跳 silent" : "超时仍在运行 overrunning"]));

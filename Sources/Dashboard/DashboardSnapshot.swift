@@ -30,6 +30,25 @@ package struct DashboardSnapshot: Sendable, Codable {
         package var misroutingRate: Double?
         /// Queue: ready, running, waiting (scheduled/retryable), discarded jobs; oldest ready job's age.
         package var queue: [String: Double] = [:]
+        /// This month's casework by people (nil before any case reached them this month).
+        package var casework: CaseworkMonth?
+    }
+
+    /// One task force's casework KPIs for the current month (`dashboard.casework_kpis`
+    /// and `dashboard.casework_ranking`; definitions in docs/dashboards.md).
+    package struct CaseworkMonth: Sendable, Codable {
+        package var held, signoffs, signoffsOnTime, answers, answersOnTime, callbacks: Int
+        package var satisfied, basicallySatisfied, unsatisfied, returns, redos, supervised, supervisedOnBreach, chased: Int
+        /// On-time sign-offs / sign-offs (响应率).
+        package var responseRate: Double?
+        /// On-time answers / answers (办结率).
+        package var resolutionRate: Double?
+        /// Satisfied or basically satisfied / callbacks (满意率).
+        package var satisfactionRate: Double?
+        package var returnRate: Double?
+        package var redoRate: Double?
+        package var score: Double
+        package var rank: Int
     }
 
     package struct HourPoint: Sendable, Codable {
@@ -165,6 +184,18 @@ package struct DashboardSnapshot: Sendable, Codable {
                 "waiting": Double(try row.decode("waiting", as: Int.self)), "discarded": Double(try row.decode("discarded", as: Int.self)),
                 "oldest_available_seconds": try row.decode("oldest_available_seconds"),
             ]
+        }
+        for row in try await connection.query(DashboardQueries.caseworkMonth) {
+            summaries[try row.decode("task_force", as: String.self)]?.casework = CaseworkMonth(
+                held: try row.decode("held"), signoffs: try row.decode("signoffs"), signoffsOnTime: try row.decode("signoffs_on_time"),
+                answers: try row.decode("answers"), answersOnTime: try row.decode("answers_on_time"), callbacks: try row.decode("callbacks"),
+                satisfied: try row.decode("satisfied"), basicallySatisfied: try row.decode("basically_satisfied"),
+                unsatisfied: try row.decode("unsatisfied"), returns: try row.decode("returns"), redos: try row.decode("redos"),
+                supervised: try row.decode("supervised"), supervisedOnBreach: try row.decode("supervised_on_breach"),
+                chased: try row.decode("chased"), responseRate: try row.decode("response_rate"),
+                resolutionRate: try row.decode("resolution_rate"), satisfactionRate: try row.decode("satisfaction_rate"),
+                returnRate: try row.decode("return_rate"), redoRate: try row.decode("redo_rate"),
+                score: try row.decode("score"), rank: try row.decode("rank"))
         }
         var hours: [Date: HourPoint] = [:]
         var perTaskForce: [String: [HourPoint]] = [:]

@@ -32,6 +32,13 @@ func seededDatabase(_ label: String) async throws -> PostgresConfiguration {
         [outcomes[0].caseID, outcomes[2].caseID])
     try await connection.query("UPDATE cases SET escalation_level = 1, first_response_at = now() WHERE id = $1", outcomes[3].caseID)
     try await connection.query("INSERT INTO case_events (case_id, type, actor, data) VALUES ($1, 'escalated', 'test', '{\"to_level\": 1}')", outcomes[3].caseID)
+    // The credit case's casework this month: held, signed off on time, answered late, satisfied.
+    try await connection.query("""
+        INSERT INTO case_events (case_id, type, actor, data) VALUES
+            ($1, 'held_for_people', 'test', '{}'), ($1, 'signed_off', 'officer', '{"on_time": true}'),
+            ($1, 'answered', 'officer', '{"on_time": false, "round": 0}'),
+            ($1, 'callback_recorded', 'desk', '{"satisfaction": "satisfied", "round": 0}')
+        """, outcomes[3].caseID)
     try await connection.query("INSERT INTO workers (name, host, pid, task_forces, handler, slots) VALUES ('w-test', 'host', 1, '{tax}', 'advisor', 4)")
     try await connection.query("SELECT dashboard.refresh()")
     return database
@@ -84,6 +91,11 @@ struct DashboardHTTPTests {
                 #expect((tax["median_resolve_seconds"] as? Double).map { abs($0 - 7200) < 1 } == true)
                 let credit = try #require(taskForces.first { $0["key"] as? String == "credit" })
                 #expect((credit["escalations"] as? [String: Int])?["1"] == 1)
+                let casework = try #require(credit["casework"] as? [String: Any])
+                #expect(casework["held"] as? Int == 1 && casework["answers"] as? Int == 1)
+                #expect(casework["response_rate"] as? Double == 1 && casework["resolution_rate"] as? Double == 0)
+                #expect(casework["satisfaction_rate"] as? Double == 1 && casework["rank"] as? Int == 1)
+                #expect(tax["casework"] == nil)
                 let financing = try #require(taskForces.first { $0["key"] as? String == "financing" })
                 #expect(financing["breached_open"] as? Int == 1)
                 #expect(json["triage_backlog"] as? Int == 1)
@@ -126,6 +138,10 @@ struct DashboardHTTPTests {
                 #expect(samples.contains { $0.name == "taskforce_cases_overdue" && $0.labels["task_force"] == "financing" && $0.value == 1 })
                 #expect(samples.contains { $0.name == "taskforce_deadline_breaches" })
                 #expect(samples.contains { $0.name == "taskforce_cases_received_last_hour" })
+                #expect(samples.contains { $0.name == "taskforce_casework_rate" && $0.labels["task_force"] == "credit" && $0.labels["rate"] == "satisfaction" && $0.value == 1 })
+                #expect(samples.contains { $0.name == "taskforce_casework_rate" && $0.labels["task_force"] == "credit" && $0.labels["rate"] == "resolution" && $0.value == 0 })
+                #expect(samples.contains { $0.name == "taskforce_casework_events" && $0.labels["kind"] == "held" && $0.value == 1 })
+                #expect(!samples.contains { $0.name == "taskforce_casework_rate" && $0.labels["task_force"] == "tax" })
             }
         }
         await pool.close()

@@ -83,3 +83,14 @@ FROM pg_catalog.pg_roles r WHERE r.rolname = session_user
 -- index: none (no table)
 -- The health check's round trip.
 SELECT 1
+
+-- name: caseworkMonth
+-- index: none (views of schema dashboard over case_events_casework, see migrations/0014)
+-- This month's casework KPIs per task force (docs/dashboards.md, "Casework KPIs"), with
+-- the ranking's score and rank.
+SELECT k.task_force, k.held, k.signoffs, k.signoffs_on_time, k.answers, k.answers_on_time, k.callbacks,
+       k.satisfied, k.basically_satisfied, k.unsatisfied, k.returns, k.redos, k.supervised, k.supervised_on_breach, k.chased,
+       k.response_rate, k.resolution_rate, k.satisfaction_rate, k.return_rate, k.redo_rate, r.score, r.rank::int AS rank
+FROM dashboard.casework_kpis k
+JOIN dashboard.casework_ranking r ON r.month = k.month AND r.task_force = k.task_force
+WHERE k.month = date_trunc('month', now())
