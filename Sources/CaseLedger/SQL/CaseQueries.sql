@@ -135,6 +135,7 @@ SELECT tf.name AS task_force,
        count(c.id) FILTER (WHERE c.state IN ('open', 'triage')) AS open,
        count(c.id) FILTER (WHERE c.state = 'resolved') AS resolved,
        count(c.id) FILTER (WHERE c.state IN ('escalated', 'signoff', 'working', 'suspended', 'cohandling', 'answered', 'callback_due', 'closed', 'redo') OR (c.state = 'open' AND c.escalation_level > 0)) AS escalated,
+       count(c.id) FILTER (WHERE c.state = 'closed') AS closed,
        coalesce(max(r.n), 0) AS rerouted,
        percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM c.resolved_at - c.received_at) / 3600)
            FILTER (WHERE c.state = 'resolved') AS median_hours,
