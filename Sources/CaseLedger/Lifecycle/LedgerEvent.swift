@@ -44,7 +44,7 @@ package enum LedgerEvent: Sendable {
     case attemptFailed(job: Int64, attempt: Int, maxAttempts: Int, error: String, next: JobState, handlerSeconds: Double?)
     /// A handler answered and the case closed: `resolved` or `rejected`.
     case answered(Answer)
-    /// One level up the chain; at the top (`job` nil) the task force's people take it over.
+    /// One level up the chain; into a people's level (`job` nil) it is held for people (``heldForPeople`` follows).
     case escalated(fromLevel: Int, toLevel: Int, reason: String, job: Int64?, dueAt: Date?, rule: String?)
     case merged(intoCase: Int64)
     /// The original case of a repeated demand hears of the repeat.

@@ -308,7 +308,7 @@ struct ReportCommand: AsyncParsableCommand {
         abstract: "Per task force: cases, resolved, escalated, rerouted, median and p95 time to resolve, deadline breaches.")
 
     @Flag(help: "Print JSON.") var json = false
-    @Option(help: ArgumentHelp("Wait until no case is open (resolved, escalated to the top or in triage), at most this many seconds.", valueName: "SECONDS"))
+    @Option(help: ArgumentHelp("Wait until no case is open (resolved, held for people or in triage), at most this many seconds.", valueName: "SECONDS"))
     var waitSettled: Int?
     @OptionGroup var database: DatabaseOptions
 
