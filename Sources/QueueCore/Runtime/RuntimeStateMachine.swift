@@ -336,6 +336,8 @@ struct RuntimeStateMachine: Sendable {
             return .complete(result: output)
         case .success(.snooze(let delay)):
             return .snooze(delay)
+        case .success(.wait(let key, let until)):
+            return .wait(key: key, until: until)
         case .success(.cancel(let reason)):
             return .cancel(reason: reason)
         case .success(.discard(let reason)):
@@ -451,6 +453,8 @@ struct RuntimeStateMachine: Sendable {
                 }
             case .giveBack:
                 statistics.givenBack += 1
+            case .wait:
+                statistics.waited += 1
             case .snooze, .cancel:
                 break
             }
@@ -564,5 +568,6 @@ extension Job {
         self.createdAt = now
         self.timeLimit = timeLimit
         self.waitSeconds = 0
+        self.wakeup = nil
     }
 }
