@@ -185,6 +185,23 @@ DECLARE
     v_keys text[];
     v_blocked bigint[];
 BEGIN
+    -- Plain jobs (no wait, no fairness key, no dependencies): the statement of 0010,
+    -- unchanged, so the common path costs what it did.
+    IF p_wait_key IS NULL AND p_concurrency_key IS NULL AND p_depends_on IS NULL THEN
+        RETURN QUERY
+        INSERT INTO public.queue_jobs AS j (queue, kind, payload, priority, run_at, state, max_attempts, unique_key, time_limit_ms)
+        SELECT i.queue, i.kind, i.payload, i.priority, coalesce(i.run_at, now()),
+               CASE WHEN i.run_at IS NULL OR i.run_at <= now() THEN 'available' ELSE 'scheduled' END::public.queue_job_state,
+               i.max_attempts, i.unique_key, i.time_limit_ms
+        FROM unnest(p_queue, p_kind, p_payload, p_priority, p_run_at, p_max_attempts, p_unique_key, p_time_limit_ms)
+             WITH ORDINALITY AS i(queue, kind, payload, priority, run_at, max_attempts, unique_key, time_limit_ms, n)
+        ORDER BY i.n
+        ON CONFLICT (unique_key) WHERE unique_key IS NOT NULL AND state NOT IN ('discarded', 'cancelled')
+        DO NOTHING
+        RETURNING j.id, j.unique_key;
+        RETURN;
+    END IF;
+
     -- Dependencies. Each one still in the hot table is marked (has_dependents) by an
     -- UPDATE, which also locks it: a dependency finishing concurrently either committed
     -- before (then it is not found here, and its archive row is) or waits for this

@@ -464,6 +464,7 @@ extension OutcomeReport.Kind {
         case .fail(_, _, true): "discard"
         case .fail: "fail"
         case .snooze: "snooze"
+        case .wait: "wait"
         case .cancel: "cancel"
         case .giveBack: "giveBack"
         }

@@ -98,6 +98,8 @@ SELECT id, lease_token FROM done
 -- index: queue_jobs_running
 -- Records failed attempts: each error is appended; the job becomes retryable after
 -- its delay (`$4` ms), or discarded when it was its last attempt or `$5` says so.
+-- A job with a fairness key keeps its place in the order, but never sorts before the
+-- moment its retry is due.
 --
 UPDATE queue_jobs j
 SET state = CASE WHEN f.discard OR j.attempt >= j.max_attempts THEN 'discarded'
@@ -106,6 +108,8 @@ SET state = CASE WHEN f.discard OR j.attempt >= j.max_attempts THEN 'discarded'
     run_at = CASE WHEN f.discard OR j.attempt >= j.max_attempts THEN j.run_at
                   ELSE now() + greatest(f.delay_ms, 0) * interval '1 millisecond' END,
     finished_at = CASE WHEN f.discard OR j.attempt >= j.max_attempts THEN now() END,
+    fair_at = CASE WHEN j.fair_at IS NULL OR f.discard OR j.attempt >= j.max_attempts THEN j.fair_at
+                   ELSE greatest(j.fair_at, now() + greatest(f.delay_ms, 0) * interval '1 millisecond') END,
     errors = j.errors || jsonb_build_array(jsonb_build_object(
         'attempt', j.attempt, 'at', now(), 'error', f.error, 'worker', j.locked_by)),
     lease_token = NULL, lease_expires_at = NULL, locked_by = NULL
@@ -116,11 +120,13 @@ RETURNING j.id, j.state::text AS state, f.token AS lease_token
 
 -- name: snooze
 -- index: queue_jobs_running
--- Snoozes jobs: back to `scheduled` for `$3` ms without consuming the attempt.
+-- Snoozes jobs: back to `scheduled` for `$3` ms without consuming the attempt (a job
+-- with a fairness key keeps its place, but not before it is due).
 --
 UPDATE queue_jobs j
 SET state = 'scheduled', attempt = j.attempt - 1,
     run_at = now() + s.delay_ms * interval '1 millisecond',
+    fair_at = CASE WHEN j.fair_at IS NOT NULL THEN greatest(j.fair_at, now() + s.delay_ms * interval '1 millisecond') END,
     lease_token = NULL, lease_expires_at = NULL, locked_by = NULL
 FROM unnest($1::bigint[], $2::uuid[], $3::bigint[]) AS s(id, token, delay_ms)
 WHERE j.id = s.id AND j.lease_token = s.token AND j.state = 'running'
@@ -300,11 +306,11 @@ WITH due AS (
 )
 SELECT due.name, due.queue, due.period, e.id
 FROM due
-CROSS JOIN LATERAL public.queue_enqueue(
+LEFT JOIN LATERAL public.queue_enqueue(
     ARRAY[due.queue], ARRAY[due.kind], ARRAY[due.payload], ARRAY[due.priority], ARRAY[NULL::timestamptz],
     ARRAY[due.max_attempts],
     ARRAY['periodic:' || due.name || ':' || to_char(due.period AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')],
-    ARRAY[due.time_limit_ms]) AS e
+    ARRAY[due.time_limit_ms]) AS e ON true
 
 -- name: pruneArchive
 -- index: queue_job_archive_finished
