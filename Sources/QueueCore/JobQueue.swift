@@ -238,12 +238,38 @@ public enum JobQueue {
 
     /// Hands held jobs back to wait for a signal of `key` (until `until`, or for ever when
     /// `nil`), without consuming the attempt: ``JobOutcome/wait(for:until:)`` from a handler.
+    /// - Returns: the ids that now wait; a job missing from it had lost its lease and was not touched.
     @discardableResult
     public static func wait(_ leases: [JobLease], for key: String, until: Date?, on connection: PostgresConnection) async throws -> Set<Int64> {
-        guard !leases.isEmpty else { return [] }
-        guard !key.isEmpty, key.utf8.count <= 512 else { throw QueueError.invalidJob("a wait key must be 1…512 bytes, got \(key.utf8.count)") }
+        try await wait(leases.map { Wait(lease: $0, key: key, until: until) }, on: connection)
+    }
+
+    /// A held job to hand back waiting for a signal (``wait(_:on:)``).
+    public struct Wait: Sendable {
+        public let lease: JobLease
+        /// The key a ``JobQueue/signal(_:data:on:)`` names (1…512 bytes).
+        public let key: String
+        /// The wait's timeout; `nil`: none.
+        public let until: Date?
+
+        public init(lease: JobLease, key: String, until: Date?) {
+            self.lease = lease
+            self.key = key
+            self.until = until
+        }
+    }
+
+    /// Hands held jobs back to wait, each for its own key and timeout, in one statement.
+    /// - Returns: the ids that now wait; a job missing from it had lost its lease.
+    @discardableResult
+    public static func wait(_ waits: [Wait], on connection: PostgresConnection) async throws -> Set<Int64> {
+        guard !waits.isEmpty else { return [] }
+        for wait in waits where wait.key.isEmpty || wait.key.utf8.count > 512 {
+            throw QueueError(code: .invalidJob, message: "invalid wait: the key must be 1…512 bytes, got \(wait.key.utf8.count)",
+                             jobID: wait.lease.id)
+        }
         let rows = try await connection.query(
-            JobQueries.wait, leases.map(\.id), leases.map(\.token), leases.map { _ in key }, leases.map { _ in until })
+            JobQueries.wait, waits.map(\.lease.id), waits.map(\.lease.token), waits.map(\.key), waits.map(\.until))
         return Set(try rows.map { try $0.decode(0, as: Int64.self) })
     }
 
@@ -252,8 +278,13 @@ public enum JobQueue {
     /// their workers. Joins the caller's transaction. A signal nobody waits for is not
     /// an error, and is not kept: a job that starts waiting later waits for the next one.
     /// - Returns: how many jobs woke.
+    ///
+    /// Row-level security applies: a department's login wakes only the jobs of its own queues.
     @discardableResult
     public static func signal(_ key: String, data: String? = nil, on connection: PostgresConnection) async throws -> Int {
+        guard !key.isEmpty, key.utf8.count <= 512 else {
+            throw QueueError.invalidJob("a signal's key must be 1…512 bytes, got \(key.utf8.count)")
+        }
         let row = try await connection.query(JobQueries.signal, key, data.map { RawJSON($0) }).firstRow()
         return try row.decode("woken", as: Int.self)
     }

@@ -77,6 +77,12 @@ public enum QueueMaintenance {
         public let period: Date
         /// The job; `nil` when an unfinished job already held the period's unique key.
         public let jobID: Int64?
+
+        public init(name: String, period: Date, jobID: Int64?) {
+            self.name = name
+            self.period = period
+            self.jobID = jobID
+        }
     }
 
     /// Enqueues every periodic job whose current period has not been enqueued yet, once

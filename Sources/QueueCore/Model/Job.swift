@@ -215,6 +215,14 @@ public struct JobRecord: Sendable {
     public let attemptedAt: Date?
     public let finishedAt: Date?
     public let lockedBy: String?
+    /// The key it waits (or last waited) for; `nil` for a completed job.
+    public let waitKey: String?
+    /// The timeout of its wait, if any.
+    public let waitUntil: Date?
+    /// Its fairness key; `nil` for a completed job.
+    public let concurrencyKey: String?
+    /// The jobs it was enqueued to wait for (empty for none, and for a completed job).
+    public let dependsOn: [Int64]
 }
 
 /// The error recorded for one failed attempt.

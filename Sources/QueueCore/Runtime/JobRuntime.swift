@@ -408,7 +408,7 @@ public final class JobRuntime: Service, Sendable {
         // autocommitted — one round trip instead of three.
         let kinds = [!completes.isEmpty, !failures.isEmpty, !snoozes.isEmpty, !waits.isEmpty, !cancels.isEmpty, !givebacks.isEmpty]
             .filter { $0 }.count
-        let single = kinds == 1 && hooks.didComplete == nil && hooks.didFail == nil && snoozes.isEmpty && waits.isEmpty && cancels.isEmpty
+        let single = kinds == 1 && hooks.didComplete == nil && hooks.didFail == nil && snoozes.isEmpty && cancels.isEmpty
         let write = { (connection: PostgresConnection) async throws -> (Set<JobLease>, [JobLease: JobState]) in
             let completed = try await JobQueue.completeLeases(completes.map(\.0.job.lease), on: connection)
             if let didComplete = hooks.didComplete, !completed.isEmpty {
@@ -429,11 +429,11 @@ public final class JobRuntime: Service, Sendable {
                     try await JobQueue.snooze([report.job.lease], for: delay, on: connection)
                 }
             }
-            for report in waits {
-                if case .wait(let key, let until) = report.kind {
-                    try await JobQueue.wait([report.job.lease], for: key, until: until, on: connection)
-                }
-            }
+            // Every wait of the batch in one statement, each with its own key and timeout.
+            try await JobQueue.wait(waits.compactMap { report -> JobQueue.Wait? in
+                guard case .wait(let key, let until) = report.kind else { return nil }
+                return JobQueue.Wait(lease: report.job.lease, key: key, until: until)
+            }, on: connection)
             for (report, reason) in cancels {
                 try await JobQueue.cancelHeld([report.job.lease], reason: reason, on: connection)
             }

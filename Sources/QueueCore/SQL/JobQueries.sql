@@ -391,9 +391,11 @@ ORDER BY 1, 2
 -- index: queue_jobs_pkey, queue_job_archive_pkey
 -- One job, wherever it is.
 SELECT id, queue, kind, payload::text AS payload, priority, state::text AS state, attempt, max_attempts,
-       errors::text AS errors, unique_key, run_at, created_at, attempted_at, finished_at, locked_by
+       errors::text AS errors, unique_key, run_at, created_at, attempted_at, finished_at, locked_by,
+       wait_key, wait_until, concurrency_key, array_to_json(depends_on)::text AS depends_on
 FROM queue_jobs WHERE id = $1
 UNION ALL
 SELECT id, queue, kind, payload::text, priority, state::text, attempt, max_attempts,
-       errors::text, unique_key, NULL, created_at, attempted_at, finished_at, locked_by
+       errors::text, unique_key, NULL, created_at, attempted_at, finished_at, locked_by,
+       NULL, NULL, NULL, NULL
 FROM queue_job_archive WHERE id = $1
