@@ -363,9 +363,9 @@ DELETE FROM queue_paused WHERE queue = $1
 SELECT queue FROM queue_paused ORDER BY queue
 
 -- name: cancel
--- index: none (calls queue_cancel() of migration 0010, which updates by queue_jobs_pkey)
--- Cancels a job in any unfinished state, through `queue_cancel()`, the queue's one cancel
--- path. A running job's lease is revoked, so its worker's heartbeat learns of it and its
+-- index: none (calls queue_cancel() of migrations 0010 and 0012, which updates by queue_jobs_pkey)
+-- Cancels a job in any unfinished state (waiting included), through `queue_cancel()`, the
+-- queue's one cancel path; its dependents are cancelled by the release trigger. A running job's lease is revoked, so its worker's heartbeat learns of it and its
 -- late completion is refused.
 SELECT id FROM public.queue_cancel($1) AS id
 
