@@ -17,7 +17,7 @@ struct QueueBench: AsyncParsableCommand {
         commandName: "queue-bench",
         abstract: "Benchmarks (see scripts/bench and docs/BENCHMARKS.md).",
         subcommands: [Prepare.self, EnqueueSingle.self, EnqueueBatch.self, EnqueueCopy.self, Process.self, Runner.self,
-                      Latency.self, Classify.self, Sizes.self, PruneSoak.self])
+                      Latency.self, Classify.self, Sizes.self, PruneSoak.self, Fairness.self])
 }
 
 struct Connection: ParsableArguments {
@@ -364,5 +364,70 @@ struct Sizes: AsyncParsableCommand {
               "jobs_indexes": try row.decode("jobs_indexes", as: Int.self), "archive_heap": try row.decode("archive_heap", as: Int.self),
               "archive_indexes": try row.decode("archive_indexes", as: Int.self), "jobs_rows": try row.decode("jobs_rows", as: Int.self),
               "archive_rows": try row.decode("archive_rows", as: Int.self)])
+    }
+}
+
+/// Per-key fairness: a flood of `--flood` jobs from one key, then `--late` jobs of another;
+/// claims (in batches of `--batch`, each completed at once) until every late job ran, with
+/// fairness keys and without (the same jobs, no keys). Then the cost of keys: enqueue
+/// (batches of 1,000) and claim-and-complete throughput of `--jobs` keyed jobs (`--keys`
+/// keys, round robin) against as many plain ones.
+struct Fairness: AsyncParsableCommand {
+    @OptionGroup var connection: Connection
+    @Option var flood = 10_000
+    @Option var late = 100
+    @Option var batch = 10
+    @Option var jobs = 50_000
+    @Option var keys = 100
+
+    func run() async throws {
+        let db = try await PostgresConnection.connect(connection.configuration)
+        defer { Task { await db.close() } }
+        var result: [String: Any] = ["bench": "fairness", "flood": flood, "late": late, "batch": batch]
+        for keyed in [true, false] {
+            try await db.executeScript("TRUNCATE queue_jobs, queue_job_archive")
+            try await JobQueue.enqueue((0..<flood).map { _ in NewJob(queue: "fair", kind: "noop", concurrencyKey: keyed ? "flood" : nil) }, on: db)
+            let lateIDs = try await JobQueue.enqueue(
+                (0..<late).map { _ in NewJob(queue: "fair", kind: "noop", concurrencyKey: keyed ? "late" : nil) }, on: db).map(\.id)
+            var left = Set(lateIDs)
+            var claims = 0
+            while !left.isEmpty {
+                let claimed = try await JobQueue.claim(queues: ["fair"], limit: batch, lease: .seconds(60), worker: "bench", on: db)
+                guard !claimed.isEmpty else { break }
+                claims += claimed.count
+                left.subtract(claimed.map(\.id))
+                try await JobQueue.complete(claimed.map(\.lease), on: db)
+            }
+            result[keyed ? "claims_until_late_done_fair" : "claims_until_late_done_plain"] = claims
+        }
+        for keyed in [false, true] {
+            try await db.executeScript("TRUNCATE queue_jobs, queue_job_archive")
+            try await db.executeScript("VACUUM ANALYZE queue_jobs")
+            let all = (0..<jobs).map { NewJob(queue: "fair", kind: "noop", concurrencyKey: keyed ? "key-\($0 % keys)" : nil) }
+            var start = ContinuousClock.now
+            var index = 0
+            while index < all.count {
+                let end = min(index + 1_000, all.count)
+                try await JobQueue.enqueue(Array(all[index..<end]), on: db)
+                index = end
+            }
+            let enqueueRate = Double(jobs) / seconds(since: start)
+            try await db.executeScript("ANALYZE queue_jobs")
+            start = ContinuousClock.now
+            var done = 0
+            while true {
+                let claimed = try await JobQueue.claim(queues: ["fair"], limit: 50, lease: .seconds(60), worker: "bench", on: db)
+                if claimed.isEmpty { break }
+                try await JobQueue.complete(claimed.map(\.lease), on: db)
+                done += claimed.count
+            }
+            let claimRate = Double(done) / seconds(since: start)
+            let label = keyed ? "keyed" : "plain"
+            result["enqueue_\(label)_jobs_per_second"] = enqueueRate
+            result["claim_complete_\(label)_jobs_per_second"] = claimRate
+        }
+        result["jobs"] = jobs
+        result["keys"] = keys
+        emit(result)
     }
 }

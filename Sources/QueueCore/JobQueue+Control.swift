@@ -17,8 +17,10 @@ extension JobQueue {
         try await connection.query(JobQueries.pausedQueues).map { try $0.decode(0) }
     }
 
-    /// Cancels a job that has not finished. A running job's worker loses its lease: its
-    /// heartbeat cancels the handler and its late completion is refused.
+    /// Cancels a job that has not finished (waiting ones too). A running job's worker
+    /// loses its lease: its heartbeat cancels the handler and its late completion is
+    /// refused. Jobs that depend on it are cancelled too, unless enqueued with
+    /// ``NewJob/runIfDependencyFails``.
     /// - Throws: ``QueueError/wrongState(id:operation:)`` when the job has already finished.
     public static func cancel(_ id: Int64, on connection: PostgresConnection) async throws {
         if try await connection.query(JobQueries.cancel, id).isEmpty {
@@ -52,6 +54,10 @@ extension JobQueue {
             attempt: try row.decode("attempt"), maxAttempts: try row.decode("max_attempts"), errors: errors,
             uniqueKey: try row.decode("unique_key"), runAt: try row.decode("run_at"),
             createdAt: try row.decode("created_at"), attemptedAt: try row.decode("attempted_at"),
-            finishedAt: try row.decode("finished_at"), lockedBy: try row.decode("locked_by"))
+            finishedAt: try row.decode("finished_at"), lockedBy: try row.decode("locked_by"),
+            waitKey: try row.decode("wait_key"), waitUntil: try row.decode("wait_until"),
+            concurrencyKey: try row.decode("concurrency_key"),
+            dependsOn: try row.decode("depends_on", as: String?.self)
+                .map { try JSONDecoder().decode([Int64].self, from: Data($0.utf8)) } ?? [])
     }
 }

@@ -37,11 +37,27 @@ public enum JobQueue {
 
     private static func enqueueBatch(_ jobs: [NewJob], depth: Int = 0, on connection: PostgresConnection) async throws -> [EnqueueResult] {
         for job in jobs { try validate(job) }
-        let rows = try await connection.query(
-            JobQueries.enqueue,
-            jobs.map(\.queue), jobs.map(\.kind), jobs.map { RawJSON($0.payload) }, jobs.map { Int($0.priority) },
-            jobs.map(\.runAt), jobs.map(\.maxAttempts), jobs.map(\.uniqueKey),
-            jobs.map { $0.timeLimit.map { Int(max(1, $0.milliseconds)) } })
+        // The newer columns go as NULL arrays when no job uses them (the plain path).
+        let waits = jobs.contains { $0.waitFor != nil }
+        let keyed = jobs.contains { $0.concurrencyKey != nil }
+        let dependent = jobs.contains { !$0.dependsOn.isEmpty }
+        let rows: QueryResult
+        do {
+            rows = try await connection.query(
+                JobQueries.enqueue,
+                jobs.map(\.queue), jobs.map(\.kind), jobs.map { RawJSON($0.payload) }, jobs.map { Int($0.priority) },
+                jobs.map(\.runAt), jobs.map(\.maxAttempts), jobs.map(\.uniqueKey),
+                jobs.map { $0.timeLimit.map { Int(max(1, $0.milliseconds)) } },
+                waits ? jobs.map(\.waitFor) : nil, waits ? jobs.map(\.waitUntil) : nil,
+                keyed ? jobs.map(\.concurrencyKey) : nil,
+                dependent ? jobs.map { $0.dependsOn.isEmpty ? nil : RawJSON("[" + $0.dependsOn.map(String.init).joined(separator: ",") + "]") } : nil,
+                dependent ? jobs.map(\.runIfDependencyFails) : nil)
+        } catch let error as PostgresError where error.sqlState == "23503" && error.message.hasPrefix("queue_enqueue: dependency ") {
+            // "queue_enqueue: dependency 42 is not a known job"
+            let id = Int64(error.message.dropFirst("queue_enqueue: dependency ".count).prefix { $0.isNumber })
+            throw QueueError(code: .notFound, message: "dependency \(id.map(String.init) ?? "?") is not a known job (neither unfinished nor completed)",
+                             jobID: id)
+        }
         // Rows without a unique key come back in input order (ascending ids).
         var plainIDs: [Int64] = []
         var byKey: [String: Int64] = [:]
@@ -97,6 +113,9 @@ public enum JobQueue {
             guard job.uniqueKey == nil else {
                 throw QueueError.invalidJob("COPY cannot deduplicate: enqueue jobs with unique keys through enqueue(_:on:)")
             }
+            guard job.waitFor == nil, job.concurrencyKey == nil, job.dependsOn.isEmpty else {
+                throw QueueError.invalidJob("COPY loads plain jobs: enqueue waiting, keyed or dependent jobs through enqueue(_:on:)")
+            }
         }
         let now = Date()
         let rows: [[String?]] = jobs.map { job in
@@ -122,6 +141,18 @@ public enum JobQueue {
             throw QueueError.invalidJob("job kind must be 1…128 bytes, got \(job.kind.utf8.count)")
         }
         guard job.maxAttempts >= 1 else { throw QueueError.invalidJob("maxAttempts must be at least 1") }
+        if let key = job.waitFor, key.isEmpty || key.utf8.count > 512 {
+            throw QueueError.invalidJob("waitFor must be 1…512 bytes, got \(key.utf8.count)")
+        }
+        guard job.waitUntil == nil || job.waitFor != nil else {
+            throw QueueError.invalidJob("waitUntil is the timeout of a wait: give waitFor too (or use runAt)")
+        }
+        if let key = job.concurrencyKey, key.isEmpty || key.utf8.count > 256 {
+            throw QueueError.invalidJob("concurrencyKey must be 1…256 bytes, got \(key.utf8.count)")
+        }
+        guard job.waitFor == nil || job.dependsOn.isEmpty else {
+            throw QueueError.invalidJob("a job waits either for a signal or for dependencies, not both")
+        }
     }
 
     // MARK: Claim and fenced transitions
@@ -203,6 +234,59 @@ public enum JobQueue {
         let rows = try await connection.query(
             JobQueries.snooze, leases.map(\.id), leases.map(\.token), leases.map { _ in delay.milliseconds })
         return Set(try rows.map { try $0.decode(0, as: Int64.self) })
+    }
+
+    /// Hands held jobs back to wait for a signal of `key` (until `until`, or for ever when
+    /// `nil`), without consuming the attempt: ``JobOutcome/wait(for:until:)`` from a handler.
+    /// - Returns: the ids that now wait; a job missing from it had lost its lease and was not touched.
+    @discardableResult
+    public static func wait(_ leases: [JobLease], for key: String, until: Date?, on connection: PostgresConnection) async throws -> Set<Int64> {
+        try await wait(leases.map { Wait(lease: $0, key: key, until: until) }, on: connection)
+    }
+
+    /// A held job to hand back waiting for a signal (``wait(_:on:)``).
+    public struct Wait: Sendable {
+        public let lease: JobLease
+        /// The key a ``JobQueue/signal(_:data:on:)`` names (1…512 bytes).
+        public let key: String
+        /// The wait's timeout; `nil`: none.
+        public let until: Date?
+
+        public init(lease: JobLease, key: String, until: Date?) {
+            self.lease = lease
+            self.key = key
+            self.until = until
+        }
+    }
+
+    /// Hands held jobs back to wait, each for its own key and timeout, in one statement.
+    /// - Returns: the ids that now wait; a job missing from it had lost its lease.
+    @discardableResult
+    public static func wait(_ waits: [Wait], on connection: PostgresConnection) async throws -> Set<Int64> {
+        guard !waits.isEmpty else { return [] }
+        for wait in waits where wait.key.isEmpty || wait.key.utf8.count > 512 {
+            throw QueueError(code: .invalidJob, message: "invalid wait: the key must be 1…512 bytes, got \(wait.key.utf8.count)",
+                             jobID: wait.lease.id)
+        }
+        let rows = try await connection.query(
+            JobQueries.wait, waits.map(\.lease.id), waits.map(\.lease.token), waits.map(\.key), waits.map(\.until))
+        return Set(try rows.map { try $0.decode(0, as: Int64.self) })
+    }
+
+    /// Makes every job waiting for `key` available, with `data` (JSON text) for their
+    /// handlers (``Job/wakeup``, stored in the job's `signal_data` column), and wakes
+    /// their workers. Joins the caller's transaction. A signal nobody waits for is not
+    /// an error, and is not kept: a job that starts waiting later waits for the next one.
+    /// - Returns: how many jobs woke.
+    ///
+    /// Row-level security applies: a department's login wakes only the jobs of its own queues.
+    @discardableResult
+    public static func signal(_ key: String, data: String? = nil, on connection: PostgresConnection) async throws -> Int {
+        guard !key.isEmpty, key.utf8.count <= 512 else {
+            throw QueueError.invalidJob("a signal's key must be 1…512 bytes, got \(key.utf8.count)")
+        }
+        let row = try await connection.query(JobQueries.signal, key, data.map { RawJSON($0) }).firstRow()
+        return try row.decode("woken", as: Int.self)
     }
 
     /// Cancels held jobs from inside their handler (no further attempts).

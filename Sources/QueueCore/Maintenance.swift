@@ -60,6 +60,43 @@ public enum QueueMaintenance {
         return report
     }
 
+    /// Makes waiting jobs whose timeout passed available, marked timed out
+    /// (``JobWakeup/Reason/timeout``).
+    public static func promoteTimedOut(limit: Int = 10_000, on connection: PostgresConnection) async throws -> Report {
+        var report = Report()
+        for row in try await connection.query(JobQueries.promoteTimedOut, limit) {
+            report.promoted += 1
+            report.wokenQueues.insert(try row.decode(0))
+        }
+        return report
+    }
+
+    /// A periodic job enqueued for one period.
+    public struct PeriodicEnqueue: Sendable, Equatable {
+        public let name: String
+        public let period: Date
+        /// The job; `nil` when an unfinished job already held the period's unique key.
+        public let jobID: Int64?
+
+        public init(name: String, period: Date, jobID: Int64?) {
+            self.name = name
+            self.period = period
+            self.jobID = jobID
+        }
+    }
+
+    /// Enqueues every periodic job whose current period has not been enqueued yet, once
+    /// per period however many processes call this at once (the leader does each pass).
+    /// - Parameter clock: the moment whose period counts (`nil`: the database's `now()`).
+    @discardableResult
+    public static func enqueuePeriodic(at clock: Date? = nil, on connection: PostgresConnection) async throws -> [PeriodicEnqueue] {
+        var enqueued: [PeriodicEnqueue] = []
+        for row in try await connection.query(JobQueries.enqueuePeriodic, clock) {
+            enqueued.append(PeriodicEnqueue(name: try row.decode("name"), period: try row.decode("period"), jobID: try row.decode("id")))
+        }
+        return enqueued
+    }
+
     /// What one pruning pass did.
     public struct PruneResult: Sendable, Equatable {
         /// Rows deleted from the archive and the hot table together.

@@ -334,6 +334,88 @@ struct RuntimeStateMachineTests {
         #expect(machine.statistics(at: Self.at(6)).stuckHandlers == 0)
     }
 
+    // MARK: Waiting for an event or a time
+
+    @Test("a handler that waits reports a wait and frees its slot at once: the next prefetched job starts")
+    func waitFreesTheSlot() {
+        var machine = Self.machine(slots: 1)
+        let jobs = [Job(id: 1), Job(id: 2)]
+        _ = Self.claim(&machine, jobs)
+        let until = Date().addingTimeInterval(3_600)
+        let returned = machine.handlerReturned(jobs[0].lease, .success(.wait(for: "order:7", until: until)), at: Self.at(1))
+        #expect(returned.started == [2], "the waiting job does not hold the slot")
+        #expect(machine.busySlots == 1)
+        guard case .wait(let key, let deadline)? = machine.pending.first?.kind else { Issue.record("should report a wait"); return }
+        #expect(key == "order:7")
+        #expect(deadline == until)
+    }
+
+    @Test("a committed wait releases the lease (no more heartbeats for it) and counts as waited, not completed")
+    func committedWaitReleasesTheLease() {
+        var machine = Self.machine(slots: 2)
+        let job = Job(id: 1)
+        _ = Self.claim(&machine, [job])
+        _ = machine.handlerReturned(job.lease, .success(.wait(for: "k")), at: Self.at(1))
+        #expect(machine.heartbeatDue() == [job.lease], "until committed, the lease is still the runtime's to keep")
+        guard case .commit(let batch) = machine.commitDue() else { Issue.record("should commit"); return }
+        _ = machine.commitSucceeded(batch, completed: [], failedStates: [:])
+        #expect(machine.heartbeatDue().isEmpty)
+        #expect(machine.isSettled)
+        #expect(machine.statistics.waited == 1)
+        #expect(machine.statistics.completed == 0)
+        #expect(machine.statistics.leaseLost == 0)
+    }
+
+    @Test("a wait key the database would refuse fails the attempt instead of the batch", arguments: ["", String(repeating: "k", count: 513)])
+    func invalidWaitKeyFailsTheAttempt(key: String) {
+        var machine = Self.machine(slots: 1)
+        let job = Job(id: 1)
+        _ = Self.claim(&machine, [job])
+        let returned = machine.handlerReturned(job.lease, .success(.wait(for: key)), at: Self.at(1))
+        #expect(returned.contains { if case .attemptFailed = $0 { true } else { false } })
+        guard case .fail(let error, _, false)? = machine.pending.first?.kind else { Issue.record("should fail the attempt"); return }
+        #expect(error.contains("invalid wait"))
+    }
+
+    @Test("a wait decided too late changes nothing: after the time limit the attempt has failed; after shutdown's grace the job is given back; after a lost lease it is dropped")
+    func lateWaits() {
+        // Time limit first: the failure stands, the later wait only frees the slot.
+        var limited = Self.machine(slots: 1)
+        let slow = Job(id: 1, timeLimit: .seconds(2))
+        _ = Self.claim(&limited, [slow])
+        _ = limited.timeLimitHit(slow.lease, at: Self.at(2))
+        _ = limited.handlerReturned(slow.lease, .success(.wait(for: "k")), at: Self.at(3))
+        #expect(limited.pending.map(\.kind.name) == ["fail"])
+        #expect(limited.busySlots == 0)
+
+        // Shutdown's grace over: given back, not waiting.
+        var draining = Self.machine(slots: 1)
+        let running = Job(id: 2)
+        _ = Self.claim(&draining, [running])
+        _ = draining.shutdownRequested()
+        _ = draining.graceExpired(at: Self.at(30))
+        _ = draining.handlerReturned(running.lease, .success(.wait(for: "k")), at: Self.at(31))
+        #expect(draining.pending.map(\.kind.name) == ["giveBack"])
+
+        // Lease lost: nothing to commit.
+        var lost = Self.machine(slots: 1)
+        let rescued = Job(id: 3)
+        _ = Self.claim(&lost, [rescued])
+        _ = lost.heartbeatAnswered(sent: [rescued.lease], kept: [], leasedAt: Self.at(10), at: Self.at(10))
+        let dropped = lost.handlerReturned(rescued.lease, .success(.wait(for: "k")), at: Self.at(11))
+        #expect(lost.pending.isEmpty)
+        #expect(dropped.contains { if case .outcomeDropped = $0 { true } else { false } })
+    }
+
+    @Test("a woken job's handler sees how its wait ended")
+    func wokenJobCarriesItsWakeup() {
+        var machine = Self.machine(slots: 1)
+        let woken = Job(id: 1, wakeup: JobWakeup(key: "order:7", reason: .signal, data: #"{"paid": true}"#))
+        let actions = Self.claim(&machine, [woken])
+        let started = actions.compactMap { if case .start(let job) = $0 { job } else { nil } }
+        #expect(started.first?.wakeup == JobWakeup(key: "order:7", reason: .signal, data: #"{"paid": true}"#))
+    }
+
     // MARK: Shutdown
 
     @Test("shutdown: claiming stops, waiting jobs never start, a handler finishing within the grace period commits normally")
@@ -464,6 +546,7 @@ extension OutcomeReport.Kind {
         case .fail(_, _, true): "discard"
         case .fail: "fail"
         case .snooze: "snooze"
+        case .wait: "wait"
         case .cancel: "cancel"
         case .giveBack: "giveBack"
         }

@@ -3,7 +3,7 @@ import PostgresClient
 
 /// The life-cycle states of a job. See docs/queue.md for the transitions.
 public enum JobState: String, Sendable, CaseIterable, Codable {
-    case available, scheduled, running, retryable, completed, discarded, cancelled
+    case available, scheduled, waiting, running, retryable, completed, discarded, cancelled
 
     /// Whether the job will not run again (unless an operator retries it).
     public var isFinal: Bool { self == .completed || self == .discarded || self == .cancelled }
@@ -35,6 +35,21 @@ public struct NewJob: Sendable {
     public var uniqueKey: String?
     /// Execution time limit of one attempt; `nil` uses the worker's default for the queue.
     public var timeLimit: Duration?
+    /// Enqueue it `waiting` for a signal of this key (``JobQueue/signal(_:data:on:)``):
+    /// it is not claimable until then, or until ``waitUntil``.
+    public var waitFor: String?
+    /// With ``waitFor``: the wait's timeout; after it the leader makes the job available,
+    /// marked timed out (``JobWakeup/Reason/timeout``). `nil`: wait for the signal only.
+    public var waitUntil: Date?
+    /// Fairness key (an enterprise, a tenant): within a queue and a priority, a key that
+    /// floods the queue does not starve the jobs of a key that comes later.
+    public var concurrencyKey: String?
+    /// Jobs that must finish first: this one is not claimable until all of them
+    /// completed. Ids of completed (archived) jobs are already satisfied.
+    public var dependsOn: [Int64]
+    /// What a discarded or cancelled dependency does: `false` (default) cancels this job
+    /// too; `true` runs it anyway, once every dependency is finished one way or another.
+    public var runIfDependencyFails: Bool
 
     /// - Parameters:
     ///   - queue: the queue to wait in.
@@ -45,9 +60,16 @@ public struct NewJob: Sendable {
     ///   - maxAttempts: attempts before discarding (at least 1).
     ///   - uniqueKey: deduplication key among unfinished jobs.
     ///   - timeLimit: per-attempt execution limit override.
+    ///   - waitFor: start waiting for a signal of this key.
+    ///   - waitUntil: the wait's timeout.
+    ///   - concurrencyKey: the fairness key.
+    ///   - dependsOn: jobs that must complete first.
+    ///   - runIfDependencyFails: run even when a dependency is discarded or cancelled.
     public init(
         queue: String, kind: String, payload: String = "{}", priority: Int16 = 0, runAt: Date? = nil,
-        maxAttempts: Int = 10, uniqueKey: String? = nil, timeLimit: Duration? = nil
+        maxAttempts: Int = 10, uniqueKey: String? = nil, timeLimit: Duration? = nil,
+        waitFor: String? = nil, waitUntil: Date? = nil, concurrencyKey: String? = nil,
+        dependsOn: [Int64] = [], runIfDependencyFails: Bool = false
     ) {
         self.queue = queue
         self.kind = kind
@@ -57,18 +79,49 @@ public struct NewJob: Sendable {
         self.maxAttempts = maxAttempts
         self.uniqueKey = uniqueKey
         self.timeLimit = timeLimit
+        self.waitFor = waitFor
+        self.waitUntil = waitUntil
+        self.concurrencyKey = concurrencyKey
+        self.dependsOn = dependsOn
+        self.runIfDependencyFails = runIfDependencyFails
     }
 
     /// A job whose payload is a `Codable` value, encoded as JSON.
     public init<Payload: Encodable>(
         queue: String, kind: String, payload: Payload, priority: Int16 = 0, runAt: Date? = nil,
-        maxAttempts: Int = 10, uniqueKey: String? = nil, timeLimit: Duration? = nil
+        maxAttempts: Int = 10, uniqueKey: String? = nil, timeLimit: Duration? = nil,
+        waitFor: String? = nil, waitUntil: Date? = nil, concurrencyKey: String? = nil,
+        dependsOn: [Int64] = [], runIfDependencyFails: Bool = false
     ) throws {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         self.init(
             queue: queue, kind: kind, payload: String(decoding: try encoder.encode(payload), as: UTF8.self),
-            priority: priority, runAt: runAt, maxAttempts: maxAttempts, uniqueKey: uniqueKey, timeLimit: timeLimit)
+            priority: priority, runAt: runAt, maxAttempts: maxAttempts, uniqueKey: uniqueKey, timeLimit: timeLimit,
+            waitFor: waitFor, waitUntil: waitUntil, concurrencyKey: concurrencyKey,
+            dependsOn: dependsOn, runIfDependencyFails: runIfDependencyFails)
+    }
+}
+
+/// How a job's last wait ended (``Job/wakeup``).
+public struct JobWakeup: Sendable, Equatable {
+    public enum Reason: String, Sendable, Equatable {
+        /// ``JobQueue/signal(_:data:on:)`` named its key.
+        case signal
+        /// Its timeout passed first; the maintenance leader made it available.
+        case timeout
+    }
+
+    /// The key it waited for.
+    public let key: String
+    public let reason: Reason
+    /// The signal's data (JSON text), if the signal carried any; `nil` after a timeout.
+    public let data: String?
+
+    public init(key: String, reason: Reason, data: String?) {
+        self.key = key
+        self.reason = reason
+        self.data = data
     }
 }
 
@@ -108,6 +161,8 @@ public struct Job: Sendable {
     public let timeLimit: Duration?
     /// Seconds between becoming due and being claimed.
     public let waitSeconds: Double
+    /// How its last wait for a signal ended; `nil` if it never waited.
+    public let wakeup: JobWakeup?
 
     public var lease: JobLease { JobLease(id: id, token: leaseToken) }
 
@@ -130,6 +185,15 @@ public struct Job: Sendable {
         createdAt = try row.decode("created_at")
         timeLimit = try row.decode("time_limit_ms", as: Int?.self).map { .milliseconds($0) }
         waitSeconds = try row.decode("wait_seconds", as: Double.self)
+        if let reason = try row.decode("wake_reason", as: String?.self) {
+            guard let known = JobWakeup.Reason(rawValue: reason) else {
+                throw QueueError(code: .unknownValue, message: "wake reason \"\(reason)\" is unknown to this program; upgrade it")
+            }
+            wakeup = JobWakeup(key: try row.decode("wait_key", as: String?.self) ?? "", reason: known,
+                               data: try row.decode("signal_data", as: String?.self))
+        } else {
+            wakeup = nil
+        }
     }
 }
 
@@ -151,6 +215,14 @@ public struct JobRecord: Sendable {
     public let attemptedAt: Date?
     public let finishedAt: Date?
     public let lockedBy: String?
+    /// The key it waits (or last waited) for; `nil` for a completed job.
+    public let waitKey: String?
+    /// The timeout of its wait, if any.
+    public let waitUntil: Date?
+    /// Its fairness key; `nil` for a completed job.
+    public let concurrencyKey: String?
+    /// The jobs it was enqueued to wait for (empty for none, and for a completed job).
+    public let dependsOn: [Int64]
 }
 
 /// The error recorded for one failed attempt.

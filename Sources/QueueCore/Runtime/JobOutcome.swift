@@ -1,3 +1,4 @@
+import Foundation
 import PostgresClient
 
 /// What a handler decided about its job. Throwing an error means "this attempt failed":
@@ -8,6 +9,11 @@ public enum JobOutcome: Sendable {
     case completed(result: String? = nil)
     /// Not now: run again after `delay`, without consuming an attempt.
     case snooze(Duration)
+    /// Wait for a signal of `key` (``JobQueue/signal(_:data:on:)``), or until `until` at
+    /// the latest (`nil`: no timeout): the job goes back to the database as `waiting`,
+    /// without consuming an attempt and without holding a slot, and runs again when woken
+    /// (``Job/wakeup`` says by what).
+    case wait(for: String, until: Date? = nil)
     /// Stop for good: the job is cancelled, with the reason recorded.
     case cancel(reason: String)
     /// Failed for good: discarded now, whatever attempts remain.

@@ -389,6 +389,7 @@ public final class JobRuntime: Service, Sendable {
         var completes: [(OutcomeReport, String?)] = []
         var failures: [(OutcomeReport, JobQueue.Failure)] = []
         var snoozes: [OutcomeReport] = []
+        var waits: [OutcomeReport] = []
         var cancels: [(OutcomeReport, String)] = []
         var givebacks: [OutcomeReport] = []
         for report in batch {
@@ -397,6 +398,7 @@ public final class JobRuntime: Service, Sendable {
             case .fail(let error, let delay, let discard):
                 failures.append((report, JobQueue.Failure(lease: report.job.lease, error: error, retryDelay: delay, discard: discard)))
             case .snooze: snoozes.append(report)
+            case .wait: waits.append(report)
             case .cancel(let reason): cancels.append((report, reason))
             case .giveBack: givebacks.append(report)
             }
@@ -404,7 +406,8 @@ public final class JobRuntime: Service, Sendable {
         let hooks = self.hooks
         // One kind of outcome and nothing of the caller's to write: one statement,
         // autocommitted — one round trip instead of three.
-        let kinds = [!completes.isEmpty, !failures.isEmpty, !snoozes.isEmpty, !cancels.isEmpty, !givebacks.isEmpty].filter { $0 }.count
+        let kinds = [!completes.isEmpty, !failures.isEmpty, !snoozes.isEmpty, !waits.isEmpty, !cancels.isEmpty, !givebacks.isEmpty]
+            .filter { $0 }.count
         let single = kinds == 1 && hooks.didComplete == nil && hooks.didFail == nil && snoozes.isEmpty && cancels.isEmpty
         let write = { (connection: PostgresConnection) async throws -> (Set<JobLease>, [JobLease: JobState]) in
             let completed = try await JobQueue.completeLeases(completes.map(\.0.job.lease), on: connection)
@@ -426,6 +429,11 @@ public final class JobRuntime: Service, Sendable {
                     try await JobQueue.snooze([report.job.lease], for: delay, on: connection)
                 }
             }
+            // Every wait of the batch in one statement, each with its own key and timeout.
+            try await JobQueue.wait(waits.compactMap { report -> JobQueue.Wait? in
+                guard case .wait(let key, let until) = report.kind else { return nil }
+                return JobQueue.Wait(lease: report.job.lease, key: key, until: until)
+            }, on: connection)
             for (report, reason) in cancels {
                 try await JobQueue.cancelHeld([report.job.lease], reason: reason, on: connection)
             }
@@ -544,6 +552,7 @@ public final class JobRuntime: Service, Sendable {
         var leading = false
         var lastPrune = ContinuousClock.now - settings.pruneInterval
         var mayVacuum: Bool?
+        var registeredSchedules = false
         while !Task.isCancelled {
             do {
                 let mayStand = try await pool.withConnection { connection -> Bool in
@@ -560,6 +569,10 @@ public final class JobRuntime: Service, Sendable {
                         leading = elected
                     }
                     guard elected else { return true }
+                    if !registeredSchedules {
+                        for schedule in settings.periodicJobs { try await JobQueue.schedulePeriodic(schedule, on: connection) }
+                        registeredSchedules = true
+                    }
                     // Rescue and the application's record of the lost attempts commit together.
                     let hooks = self.hooks
                     let rescue = try await connection.transaction { tx in
@@ -567,7 +580,14 @@ public final class JobRuntime: Service, Sendable {
                         if let didRescue = hooks.didRescue, !report.rescuedJobs.isEmpty { try await didRescue(report.rescuedJobs, tx) }
                         return report
                     }
-                    let promote = try await QueueMaintenance.promoteDue(on: connection)
+                    var promote = try await QueueMaintenance.promoteDue(on: connection)
+                    promote.wokenQueues.formUnion(try await QueueMaintenance.promoteTimedOut(on: connection).wokenQueues)
+                    if settings.periodic {
+                        let periodic = try await QueueMaintenance.enqueuePeriodic(on: connection)
+                        if !periodic.isEmpty {
+                            logger.info("enqueued periodic jobs", metadata: ["schedules": "\(periodic.map(\.name))"])
+                        }
+                    }
                     if rescue.rescued + rescue.discardedByRescue > 0 {
                         logger.notice("rescued jobs with expired leases", metadata: [
                             "rescued": "\(rescue.rescued)", "discarded": "\(rescue.discardedByRescue)"])
@@ -636,6 +656,8 @@ public struct RuntimeStatistics: Sendable, Equatable {
     public var timedOut = 0
     /// Jobs given back at shutdown.
     public var givenBack = 0
+    /// Jobs handed back to wait for a signal (``JobOutcome/wait(for:until:)``).
+    public var waited = 0
     /// Outcomes refused because the lease had been lost.
     public var leaseLost = 0
     /// Handlers cancelled by self-fencing (their leases could not be renewed in time).

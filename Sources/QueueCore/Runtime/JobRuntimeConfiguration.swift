@@ -118,6 +118,12 @@ public struct MaintenanceConfiguration: Sendable {
     /// The leader vacuums the hot table once this many dead rows have gathered (0: never;
     /// leave it to autovacuum).
     public var vacuumDeadTuples = 50_000
+    /// Whether the leader enqueues the periodic jobs of `queue_periodic` (once per period,
+    /// whichever process leads; ``JobQueue/schedulePeriodic(_:on:)``).
+    public var periodic = true
+    /// Schedules the leader registers (upserts) each time it is elected, beside those
+    /// already in the registry.
+    public var periodicJobs: [PeriodicJob] = []
     /// Extra work for the leader each interval (e.g. enforcing case deadlines), run on
     /// a pooled connection after the queue's own maintenance.
     public var extraTasks: [@Sendable (PostgresConnection) async throws -> Void] = []

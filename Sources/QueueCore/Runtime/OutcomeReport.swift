@@ -6,6 +6,7 @@ struct OutcomeReport: Sendable {
         case complete(result: String?)
         case fail(error: String, retryDelay: Duration, discard: Bool)
         case snooze(Duration)
+        case wait(key: String, until: Date?)
         case cancel(reason: String)
         case giveBack
     }

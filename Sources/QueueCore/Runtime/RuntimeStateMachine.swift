@@ -336,6 +336,15 @@ struct RuntimeStateMachine: Sendable {
             return .complete(result: output)
         case .success(.snooze(let delay)):
             return .snooze(delay)
+        case .success(.wait(let key, let until)):
+            // A key the database would refuse fails the attempt here, rather than the
+            // whole batch's commit.
+            guard !key.isEmpty, key.utf8.count <= 512 else {
+                let text = "invalid wait: the key must be 1…512 bytes, got \(key.utf8.count)"
+                actions.append(.attemptFailed(job, error: text))
+                return .fail(error: text, retryDelay: configuration.retryStrategy(for: job.kind).delay(afterAttempt: job.attempt), discard: false)
+            }
+            return .wait(key: key, until: until)
         case .success(.cancel(let reason)):
             return .cancel(reason: reason)
         case .success(.discard(let reason)):
@@ -451,6 +460,8 @@ struct RuntimeStateMachine: Sendable {
                 }
             case .giveBack:
                 statistics.givenBack += 1
+            case .wait:
+                statistics.waited += 1
             case .snooze, .cancel:
                 break
             }
@@ -550,7 +561,7 @@ struct RuntimeStateMachine: Sendable {
 extension Job {
     /// A job as a claim returns it, built in memory (for the state machine's tests).
     init(id: Int64, leaseToken: UUID = UUID(), queue: String = "q", kind: String = "k",
-         attempt: Int = 1, maxAttempts: Int = 3, timeLimit: Duration? = nil, now: Date = Date()) {
+         attempt: Int = 1, maxAttempts: Int = 3, timeLimit: Duration? = nil, wakeup: JobWakeup? = nil, now: Date = Date()) {
         self.id = id
         self.queue = queue
         self.kind = kind
@@ -564,5 +575,6 @@ extension Job {
         self.createdAt = now
         self.timeLimit = timeLimit
         self.waitSeconds = 0
+        self.wakeup = wakeup
     }
 }

@@ -10,14 +10,17 @@
 -- Tests/PostgresClientTests/StatementCatalogueTests.swift checks it).
 
 -- name: enqueue
--- index: none (calls queue_enqueue() of migration 0010; queue_jobs_unique_key is its conflict arbiter)
+-- index: none (calls queue_enqueue() of migration 0012; queue_jobs_unique_key is its conflict arbiter)
 -- Inserts a batch of jobs given as parallel arrays, in input order (so identity
 -- ids ascend with input position), through `queue_enqueue()`, the queue's one insert path
 -- (the case ledger's SQL functions use it too). A job whose unique key is already held by
 -- an unfinished job is skipped; ``existingByUniqueKey`` then finds the holder.
+-- `$9`/`$10` wait for a signal (until a timeout), `$11` is the fairness key, `$12` the
+-- dependencies (a JSON array of ids per job), `$13` whether a job runs when one fails.
 SELECT id, unique_key FROM public.queue_enqueue(
     $1::text[], $2::text[], $3::jsonb[], $4::smallint[], $5::timestamptz[],
-    $6::integer[], $7::text[], $8::integer[])
+    $6::integer[], $7::text[], $8::integer[],
+    $9::text[], $10::timestamptz[], $11::text[], $12::jsonb[], $13::boolean[])
 
 -- name: existingByUniqueKey
 -- index: queue_jobs_unique_key
@@ -36,7 +39,10 @@ COPY queue_jobs (queue, kind, payload, priority, run_at, state, max_attempts, ti
 -- Claims up to `$2` ready jobs from the queues in `$1` (skipping paused ones), each
 -- with a fresh lease token and `lease_expires_at = now() + $3 ms`, held by `$4`.
 -- `FOR UPDATE SKIP LOCKED` lets any number of workers claim concurrently without
--- waiting on each other or taking the same job.
+-- waiting on each other or taking the same job. Within a priority, jobs with a fairness
+-- key sort by their place (`fair_at`, set at enqueue), the others by `run_at`: the
+-- expression the claim index is built on, so the claim stays a walk of the index.
+-- A job woken from a wait brings its wake reason and the signal's data.
 --
 WITH picked AS (
     SELECT j.id
@@ -44,7 +50,7 @@ WITH picked AS (
     CROSS JOIN LATERAL (
         SELECT id FROM queue_jobs
         WHERE state = 'available' AND queue = q.name
-        ORDER BY priority DESC, run_at, id
+        ORDER BY priority DESC, coalesce(fair_at, run_at), id
         LIMIT $2
         FOR UPDATE SKIP LOCKED
     ) j
@@ -63,13 +69,16 @@ FROM picked
 WHERE j.id = picked.id
 RETURNING j.id, j.queue, j.kind, j.payload::text AS payload, j.priority, j.attempt, j.max_attempts,
           j.lease_token, j.lease_expires_at, j.run_at, j.created_at, j.time_limit_ms,
-          extract(epoch FROM now() - j.run_at) AS wait_seconds
+          extract(epoch FROM now() - j.run_at) AS wait_seconds,
+          j.wait_key, j.wake_reason, j.signal_data::text AS signal_data
 
 -- name: complete
 -- index: queue_jobs_running
 -- Completes jobs: they leave the hot table for the archive in one statement.
 -- Only jobs still running under the given token are touched; the returned ids are
--- those completed.
+-- those completed. Jobs that depend on a completed one are released in the same
+-- statement, by the row trigger `queue_jobs_dependency_finished` (migration 0012), which
+-- runs only for jobs with dependents.
 WITH done AS (
     DELETE FROM queue_jobs j
     USING unnest($1::bigint[], $2::uuid[]) AS c(id, token)
@@ -89,6 +98,8 @@ SELECT id, lease_token FROM done
 -- index: queue_jobs_running
 -- Records failed attempts: each error is appended; the job becomes retryable after
 -- its delay (`$4` ms), or discarded when it was its last attempt or `$5` says so.
+-- A job with a fairness key keeps its place in the order, but never sorts before the
+-- moment its retry is due.
 --
 UPDATE queue_jobs j
 SET state = CASE WHEN f.discard OR j.attempt >= j.max_attempts THEN 'discarded'
@@ -97,6 +108,8 @@ SET state = CASE WHEN f.discard OR j.attempt >= j.max_attempts THEN 'discarded'
     run_at = CASE WHEN f.discard OR j.attempt >= j.max_attempts THEN j.run_at
                   ELSE now() + greatest(f.delay_ms, 0) * interval '1 millisecond' END,
     finished_at = CASE WHEN f.discard OR j.attempt >= j.max_attempts THEN now() END,
+    fair_at = CASE WHEN j.fair_at IS NULL OR f.discard OR j.attempt >= j.max_attempts THEN j.fair_at
+                   ELSE greatest(j.fair_at, now() + greatest(f.delay_ms, 0) * interval '1 millisecond') END,
     errors = j.errors || jsonb_build_array(jsonb_build_object(
         'attempt', j.attempt, 'at', now(), 'error', f.error, 'worker', j.locked_by)),
     lease_token = NULL, lease_expires_at = NULL, locked_by = NULL
@@ -107,15 +120,48 @@ RETURNING j.id, j.state::text AS state, f.token AS lease_token
 
 -- name: snooze
 -- index: queue_jobs_running
--- Snoozes jobs: back to `scheduled` for `$3` ms without consuming the attempt.
+-- Snoozes jobs: back to `scheduled` for `$3` ms without consuming the attempt (a job
+-- with a fairness key keeps its place, but not before it is due).
 --
 UPDATE queue_jobs j
 SET state = 'scheduled', attempt = j.attempt - 1,
     run_at = now() + s.delay_ms * interval '1 millisecond',
+    fair_at = CASE WHEN j.fair_at IS NOT NULL THEN greatest(j.fair_at, now() + s.delay_ms * interval '1 millisecond') END,
     lease_token = NULL, lease_expires_at = NULL, locked_by = NULL
 FROM unnest($1::bigint[], $2::uuid[], $3::bigint[]) AS s(id, token, delay_ms)
 WHERE j.id = s.id AND j.lease_token = s.token AND j.state = 'running'
 RETURNING j.id
+
+-- name: wait
+-- index: queue_jobs_running
+-- The handler hands its jobs back to wait for a signal of `$3` (until `$4`, or for ever
+-- when NULL), without consuming the attempt and without holding a slot.
+--
+UPDATE queue_jobs j
+SET state = 'waiting', attempt = j.attempt - 1,
+    wait_key = w.key, wait_until = w.until, wake_reason = NULL, signal_data = NULL,
+    lease_token = NULL, lease_expires_at = NULL, locked_by = NULL
+FROM unnest($1::bigint[], $2::uuid[], $3::text[], $4::timestamptz[]) AS w(id, token, key, until)
+WHERE j.id = w.id AND j.lease_token = w.token AND j.state = 'running'
+RETURNING j.id
+
+-- name: signal
+-- index: queue_jobs_waiting
+-- Makes every job waiting for key `$1` available, with the signal's data `$2` (JSON or
+-- NULL) in `signal_data`, and notifies their queues. A job whose timeout is being
+-- promoted at the same moment is woken by one of the two only: both change only rows
+-- still `waiting`, under the row lock.
+--
+WITH woken AS (
+    UPDATE queue_jobs j
+    SET state = 'available', run_at = now(), wake_reason = 'signal', signal_data = $2::jsonb
+    WHERE j.state = 'waiting' AND j.wait_key = $1
+    RETURNING j.queue
+),
+notified AS (
+    SELECT pg_notify('queue_jobs', w.queue) FROM (SELECT DISTINCT woken.queue FROM woken) w
+)
+SELECT (SELECT count(*) FROM woken) AS woken, (SELECT count(*) FROM notified) AS queues
 
 -- name: cancelRunning
 -- index: queue_jobs_running
@@ -203,6 +249,69 @@ UPDATE queue_jobs j SET state = 'available'
 FROM due WHERE j.id = due.id
 RETURNING j.queue
 
+-- name: promoteTimedOut
+-- index: queue_jobs_wait_timeout
+-- Makes waiting jobs whose timeout passed available, marked `wake_reason = 'timeout'`.
+WITH due AS (
+    SELECT id FROM queue_jobs
+    WHERE state = 'waiting' AND wait_until <= now()
+    ORDER BY wait_until LIMIT $1
+    FOR UPDATE SKIP LOCKED
+)
+UPDATE queue_jobs j SET state = 'available', run_at = now(), wake_reason = 'timeout', signal_data = NULL
+FROM due WHERE j.id = due.id
+RETURNING j.queue
+
+-- name: schedulePeriodic
+-- index: none (upsert; queue_periodic_pkey is the conflict arbiter)
+-- Registers or changes a periodic job. Its last enqueued period is kept, so changing a
+-- schedule never enqueues a period twice.
+INSERT INTO queue_periodic (name, queue, kind, payload, priority, max_attempts, time_limit_ms, interval_ms)
+VALUES ($1, $2, $3, $4::jsonb, $5, $6, $7, $8)
+ON CONFLICT (name) DO UPDATE
+SET queue = EXCLUDED.queue, kind = EXCLUDED.kind, payload = EXCLUDED.payload, priority = EXCLUDED.priority,
+    max_attempts = EXCLUDED.max_attempts, time_limit_ms = EXCLUDED.time_limit_ms,
+    interval_ms = EXCLUDED.interval_ms, updated_at = now()
+
+-- name: unschedulePeriodic
+-- index: queue_periodic_pkey
+DELETE FROM queue_periodic WHERE name = $1 RETURNING name
+
+-- name: periodicSchedules
+-- index: none (small registry table)
+SELECT name, queue, kind, payload::text AS payload, priority, max_attempts, time_limit_ms, interval_ms,
+       last_enqueued_period
+FROM queue_periodic ORDER BY name
+
+-- name: enqueuePeriodic
+-- index: none (small registry table; the enqueue goes through queue_enqueue())
+-- Enqueues each periodic job whose current period (the clock `$1`, else now(), floored
+-- to its interval since the epoch) has not been enqueued yet. The compare-and-set of
+-- `last_enqueued_period` and the enqueue are one statement: racing leaders serialise on
+-- the schedule's row and the second finds the period taken; a period whose job already
+-- completed (and left queue_jobs) is never enqueued again. The unique key
+-- `periodic:<name>:<period start, UTC>` guards the same from the job's side.
+--
+WITH due AS (
+    UPDATE queue_periodic p
+    SET last_enqueued_period = d.period
+    FROM (
+        SELECT s.name,
+               to_timestamp(floor(extract(epoch FROM coalesce($1::timestamptz, now())) * 1000 / s.interval_ms)
+                            * s.interval_ms / 1000.0) AS period
+        FROM queue_periodic s
+    ) d
+    WHERE p.name = d.name AND (p.last_enqueued_period IS NULL OR p.last_enqueued_period < d.period)
+    RETURNING p.name, p.queue, p.kind, p.payload, p.priority, p.max_attempts, p.time_limit_ms, d.period
+)
+SELECT due.name, due.queue, due.period, e.id
+FROM due
+LEFT JOIN LATERAL public.queue_enqueue(
+    ARRAY[due.queue], ARRAY[due.kind], ARRAY[due.payload], ARRAY[due.priority], ARRAY[NULL::timestamptz],
+    ARRAY[due.max_attempts],
+    ARRAY['periodic:' || due.name || ':' || to_char(due.period AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')],
+    ARRAY[due.time_limit_ms]) AS e ON true
+
 -- name: pruneArchive
 -- index: queue_job_archive_finished
 -- Deletes archived (completed) jobs older than `$1` ms, in batches of `$2`.
@@ -254,9 +363,9 @@ DELETE FROM queue_paused WHERE queue = $1
 SELECT queue FROM queue_paused ORDER BY queue
 
 -- name: cancel
--- index: none (calls queue_cancel() of migration 0010, which updates by queue_jobs_pkey)
--- Cancels a job in any unfinished state, through `queue_cancel()`, the queue's one cancel
--- path. A running job's lease is revoked, so its worker's heartbeat learns of it and its
+-- index: none (calls queue_cancel() of migrations 0010 and 0012, which updates by queue_jobs_pkey)
+-- Cancels a job in any unfinished state (waiting included), through `queue_cancel()`, the
+-- queue's one cancel path; its dependents are cancelled by the release trigger. A running job's lease is revoked, so its worker's heartbeat learns of it and its
 -- late completion is refused.
 SELECT id FROM public.queue_cancel($1) AS id
 
@@ -282,9 +391,11 @@ ORDER BY 1, 2
 -- index: queue_jobs_pkey, queue_job_archive_pkey
 -- One job, wherever it is.
 SELECT id, queue, kind, payload::text AS payload, priority, state::text AS state, attempt, max_attempts,
-       errors::text AS errors, unique_key, run_at, created_at, attempted_at, finished_at, locked_by
+       errors::text AS errors, unique_key, run_at, created_at, attempted_at, finished_at, locked_by,
+       wait_key, wait_until, concurrency_key, array_to_json(depends_on)::text AS depends_on
 FROM queue_jobs WHERE id = $1
 UNION ALL
 SELECT id, queue, kind, payload::text, priority, state::text, attempt, max_attempts,
-       errors::text, unique_key, NULL, created_at, attempted_at, finished_at, locked_by
+       errors::text, unique_key, NULL, created_at, attempted_at, finished_at, locked_by,
+       NULL, NULL, NULL, NULL
 FROM queue_job_archive WHERE id = $1
