@@ -36,6 +36,9 @@ package struct CaseWorkerConfiguration: Sendable {
     package var shutdownGracePeriod: Duration = .seconds(30)
     /// How often the maintenance leader refreshes the dashboards' historical aggregates.
     package var dashboardRefreshInterval: Duration = .seconds(30)
+    /// The period of the casework sweep (``CaseworkJobs``), a periodic job in queue
+    /// `casework` that processes standing for maintenance serve.
+    package var caseworkSweepInterval: Duration = .seconds(10)
 
     package init(taskForces: [TaskForce], name: String? = nil) {
         self.taskForces = taskForces
@@ -65,7 +68,9 @@ package final class CaseWorker: Service, Sendable {
         database: PostgresConfiguration, configuration: CaseWorkerConfiguration, policy: TimeLimitPolicy,
         calendar: WorkCalendar, advisor: CaseAdvisor, logger: Logger = Logger(label: "worker")
     ) {
-        var runtimeConfiguration = JobRuntimeConfiguration(queues: configuration.taskForces.map(\.rawValue), slots: configuration.concurrency)
+        // A process that stands for maintenance also serves the casework's periodic jobs.
+        let queues = configuration.taskForces.map(\.rawValue) + (configuration.maintenance ? [CaseworkJobs.queue] : [])
+        var runtimeConfiguration = JobRuntimeConfiguration(queues: queues, slots: configuration.concurrency)
         runtimeConfiguration.lease = configuration.lease
         // The worker's own sessions (case loading, its registry row) are bounded like the runtime's.
         var database = runtimeConfiguration.boundingStatements(of: database)
@@ -100,20 +105,18 @@ package final class CaseWorker: Service, Sendable {
                     logger.notice("deadlines enforced", metadata: ["warnings": "\(result.warnings)", "breaches": "\(result.breaches)"])
                 }
             },
-            { connection in
-                let sweep = try await enforcer.sweepCasework(on: connection)
-                if sweep != CaseworkSweep() {
-                    logger.notice("casework swept", metadata: [
-                        "signoff_breaches": "\(sweep.signoffBreaches)", "solution_breaches": "\(sweep.solutionBreaches)",
-                        "resumed": "\(sweep.resumed)", "callbacks_due": "\(sweep.callbacksDue)"])
-                }
-            },
             { connection in try await refresher.refreshIfDue(on: connection) },
         ]
         let handler = CaseHandlers.make(configuration.handler, loader: CaseLoader(pool: pool), advisor: advisor, fence: fence,
                                         scrub: { [database] text in database.scrub(text) })
+        var handlers: [String: JobHandler] = [CaseJob.kind: handler]
+        if configuration.maintenance {
+            runtimeConfiguration.maintenance.periodicJobs = CaseworkJobs.schedules(sweepInterval: configuration.caseworkSweepInterval)
+            handlers.merge(CaseworkJobs.handlers(casework: Casework(policy: policy, calendar: calendar), calendar: calendar,
+                                                 pool: pool, logger: logger)) { own, _ in own }
+        }
         self.runtime = JobRuntime(
-            database: database, configuration: runtimeConfiguration, handlers: [CaseJob.kind: handler],
+            database: database, configuration: runtimeConfiguration, handlers: handlers,
             hooks: recorder.hooks, logger: logger)
     }
 

@@ -15,12 +15,6 @@ package struct DeadlineEnforcer: Sendable {
         self.batch = batch
     }
 
-    /// One pass of the casework sweep; safe to run concurrently.
-    @discardableResult
-    package func sweepCasework(on connection: PostgresConnection) async throws -> CaseworkSweep {
-        try await Casework(policy: lifecycle.policy, calendar: lifecycle.calendar).sweep(batch: batch, on: connection)
-    }
-
     /// One pass; safe to run concurrently.
     /// - Returns: how many warnings and breaches were recorded.
     @discardableResult

@@ -34,12 +34,14 @@ struct Worker: AsyncParsableCommand {
     @Flag(name: .customLong("poll-only"), help: "Never LISTEN; poll only (for connection poolers).") var pollOnly = false
     @Flag(name: .customLong("no-maintenance"), help: "Never stand for maintenance leader (for logins of a department role; run maintenance as taskforce_maintainer).")
     var noMaintenance = false
-    @Flag(name: .customLong("maintenance-only"), help: "Claim no cases; only stand for maintenance leader (rescue, promotion, deadlines, pruning, dashboards). For a login of the maintainer role.")
+    @Flag(name: .customLong("maintenance-only"), help: "Claim no cases; stand for maintenance leader (rescue, promotion, deadlines, pruning, dashboards) and run the casework's periodic jobs (queue casework). For a login of the maintainer role.")
     var maintenanceOnly = false
     @Option(name: .customLong("handler-env"), help: ArgumentHelp("Pass this variable of the worker's environment to exec handlers (repeatable). DATABASE_URL and PG* are never passed.", valueName: "NAME"))
     var handlerEnv: [String] = []
     @Option(help: "Unique name of this process (default host-pid).") var name: String?
     @Option(name: .customLong("grace"), help: "Graceful-shutdown grace period.") var grace = "30s"
+    @Option(name: .customLong("casework-sweep"), help: "Period of the casework sweep (people's clocks, resumptions, callbacks), run once per period by one of the processes standing for maintenance.")
+    var caseworkSweep = "10s"
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error.") var logLevel = "info"
     @Option(name: .customLong("metrics-listen"), help: ArgumentHelp("Serve this process's Prometheus metrics on HOST:PORT (/metrics).", valueName: "HOST:PORT"))
     var metricsListen: String?
@@ -76,6 +78,8 @@ struct Worker: AsyncParsableCommand {
         configuration.pollOnly = pollOnly
         configuration.maintenance = !noMaintenance
         configuration.shutdownGracePeriod = try Self.parseDuration(grace, option: "--grace")
+        configuration.caseworkSweepInterval = try Self.parseDuration(caseworkSweep, option: "--casework-sweep")
+        guard configuration.caseworkSweepInterval >= .seconds(1) else { throw ValidationError("--casework-sweep must be at least 1s") }
 
         guard let level = Logger.Level(rawValue: logLevel) else { throw ValidationError("--log-level: unknown level \(logLevel)") }
         LoggingSystem.bootstrap { label in

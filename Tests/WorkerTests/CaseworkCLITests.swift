@@ -113,3 +113,54 @@ struct CaseworkCLITests {
         #expect(officerChase.status != 0, "\(officerChase.output)")
     }
 }
+
+/// The casework sweep as deployed: a periodic job of QueueCore in queue `casework`,
+/// enqueued once per period by the maintenance leader and run by one maintainer process.
+@Suite("Casework sweep, a periodic job under several maintainers")
+struct CaseworkSweepProcessTests {
+    @Test("two maintainers: a breached top-level case is supervised once per clock, and each period's sweep runs once")
+    func sweepRunsOncePerPeriod() async throws {
+        let ledger = try await Ledger.make("e2e_casework_sweep")
+        defer { Task { await ledger.close() } }
+        let lifecycle = CaseLifecycle(policy: Shared.policy, calendar: Shared.calendar)
+        let id = try await ledger.submit([CaseInput(text: "政府拖欠工程款", taskForce: .credit)])[0].caseID
+        try await ledger.connection.transaction { tx in
+            var events = LedgerBatch(actor: "deadline-enforcer")
+            for _ in 0..<2 { try await lifecycle.escalate(id, fromJob: nil, reason: "nobody solved it", events: &events, on: tx) }
+            try await events.write(on: tx)
+        }
+        try await ledger.connection.query(
+            "UPDATE cases SET signoff_due_at = now() - interval '1 minute', due_at = now() - interval '1 second' WHERE id = $1", id)
+
+        let maintainers = try await (0..<2).asyncMap { n in
+            try WorkerProcess(as: try await ledger.maintainerLogin(),
+                              ["--maintenance-only", "--name", "sweeper-\(n)", "--casework-sweep", "1s"])
+        }
+        let supervised = await eventually {
+            let count = try await ledger.count("SELECT supervised_count FROM cases WHERE id = $1", id)
+            let sweeps = try await ledger.count("SELECT count(*) FROM queue_job_archive WHERE kind = 'casework.sweep'")
+            return count == 2 && sweeps >= 4
+        }
+        for maintainer in maintainers { maintainer.terminate() }
+        for maintainer in maintainers { _ = await maintainer.wait(timeout: 30) }
+        #expect(supervised, "\(maintainers.map { $0.output.suffix(1500) })")
+        #expect(try await ledger.events(of: id, type: "supervised").count == 2)
+        #expect(try await ledger.events(of: id, type: "deadline_breached").count == 2)
+        // One job per period: the periods' keys are all different, and no sweep failed.
+        #expect(try await ledger.count("""
+            SELECT count(*) - count(DISTINCT unique_key) FROM (
+                SELECT unique_key FROM queue_job_archive WHERE kind = 'casework.sweep'
+                UNION ALL SELECT unique_key FROM queue_jobs WHERE kind = 'casework.sweep') j
+            """) == 0)
+        #expect(try await ledger.count("SELECT count(*) FROM queue_jobs WHERE kind = 'casework.sweep' AND state IN ('discarded', 'retryable')") == 0)
+        #expect(try await ledger.count("SELECT count(*) FROM queue_periodic WHERE name IN ('casework-sweep', 'calendar-check')") == 2)
+    }
+}
+
+extension Sequence where Element: Sendable {
+    func asyncMap<T>(_ transform: (Element) async throws -> T) async rethrows -> [T] {
+        var values: [T] = []
+        for element in self { values.append(try await transform(element)) }
+        return values
+    }
+}
