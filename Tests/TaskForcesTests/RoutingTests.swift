@@ -65,6 +65,21 @@ struct RoutingModelTests {
         #expect(abs(decision.probabilities.values.reduce(0, +) - 1) < 1e-9)
     }
 
+    @Test("the three most probable classes come most probable first, the best one at the head; the triage desk leaves triage out")
+    func topThree() throws {
+        let decision = try Routing.classifier.classify("退税没到账，另外工厂停电，还有贷款到期")
+        let top = decision.top(3)
+        #expect(top.count == 3)
+        #expect(top.first?.taskForce == decision.predicted)
+        #expect(top.map(\.probability) == top.map(\.probability).sorted(by: >))
+        #expect(top.map(\.probability) == decision.probabilities.values.sorted(by: >).prefix(3).map { $0 })
+        let offTopic = try Routing.classifier.classify("请问社区医院周末开门吗")
+        let suggestions = offTopic.top(3, excluding: [.triage])
+        #expect(suggestions.count == 3 && !suggestions.contains { $0.taskForce == .triage })
+        // Deterministic: the same text gives the same list.
+        #expect(try Routing.classifier.classify("退税没到账，另外工厂停电，还有贷款到期").top(3).map(\.taskForce) == top.map(\.taskForce))
+    }
+
     @Test("off-topic or unsure text goes to triage, never silently to a queue")
     func triage() throws {
         #expect(try Routing.classifier.classify("请问社区医院周末开门吗").taskForce == .triage)
@@ -88,6 +103,9 @@ struct RoutingModelTests {
         let evaluation = try RoutingEvaluation(classifier: Routing.classifier, examples: dev.examples)
         #expect(evaluation.macroF1 >= 0.92, "\(evaluation.report())")
         #expect(evaluation.expectedCalibrationError <= 0.06, "\(evaluation.report())")
+        // The label is among the top three at least as often as it is the best class.
+        #expect(evaluation.topThreeAccuracy >= evaluation.modelAccuracy)
+        #expect(evaluation.report().contains("top-3 accuracy"))
     }
 
     @Test("training is deterministic: the corpus reproduces the embedded model byte for byte")

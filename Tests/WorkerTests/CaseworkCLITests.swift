@@ -114,6 +114,24 @@ struct CaseworkCLITests {
     }
 }
 
+extension CaseworkCLITests {
+    @Test("the triage desk lists each case with the classifier's three most probable task forces")
+    func triageSuggestions() async throws {
+        let ledger = try await Ledger.make("e2e_triage_suggestions")
+        defer { Task { await ledger.close() } }
+        let id = try await ledger.submit([CaseInput(text: "你好，请问一下", taskForce: .triage)])[0].caseID
+        let desk = try await TestDatabase.login(["taskforce_dispatcher"], on: ledger.database)
+        let list = try Self.dispatcher(["triage", "list"], as: desk)
+        #expect(list.status == 0, "\(list.output)")
+        let line = try #require(list.stdout.split(separator: "\n").first { $0.hasPrefix("\(id)\t") }, "\(list.output)")
+        let suggested = try #require(line.split(separator: "\t").last)
+        #expect(suggested.hasPrefix("suggested: "))
+        let names = suggested.dropFirst("suggested: ".count).split(separator: ",").map { $0.split(separator: " ").first.map(String.init) ?? "" }
+        #expect(names.count == 3 && Set(names).count == 3 && !names.contains("triage"), "\(line)")
+        #expect(names.allSatisfy { TaskForce(rawValue: $0) != nil }, "\(line)")
+    }
+}
+
 /// The casework sweep as deployed: a periodic job of QueueCore in queue `casework`,
 /// enqueued once per period by the maintenance leader and run by one maintainer process.
 @Suite("Casework sweep, a periodic job under several maintainers")

@@ -247,14 +247,20 @@ struct TriageCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(commandName: "list", abstract: "Cases waiting for a person to route them, oldest first.")
         @Option(help: "Most cases to list.") var limit = 50
         @OptionGroup var database: DatabaseOptions
+        @OptionGroup var model: ModelOptions
 
         func run() async throws {
+            // The classifier's three most probable task forces, as suggestions (the text is
+            // classified again here, with the model the operator names).
+            let classifier = try model.classifier(normalizer: try TextNormalizer())
             try await database.withConnection("dispatcher-triage") { connection in
                 let backlog = try await CaseOperations.triageBacklog(limit: limit, on: connection)
                 if backlog.isEmpty { print("triage backlog is empty"); return }
                 for entry in backlog {
                     let text = entry.text.replacingOccurrences(of: "\n", with: " ")
-                    print("\(entry.id)\t\(formatDate(entry.receivedAt))\t\(entry.enterprise ?? "-")\t\(text.count > 80 ? String(text.prefix(80)) + "…" : text)")
+                    let suggestions = (try? classifier.classify(entry.text).top(3, excluding: [.triage]))
+                        .map { $0.map { "\($0.taskForce.rawValue) \(String(format: "%.2f", $0.probability))" }.joined(separator: ", ") } ?? "-"
+                    print("\(entry.id)\t\(formatDate(entry.receivedAt))\t\(entry.enterprise ?? "-")\t\(text.count > 80 ? String(text.prefix(80)) + "…" : text)\tsuggested: \(suggestions)")
                 }
                 print("assign with: dispatcher triage assign ID --to TASK_FORCE")
             }

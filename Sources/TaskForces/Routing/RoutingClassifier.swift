@@ -14,6 +14,19 @@ package struct RoutingDecision: Sendable, Equatable {
     package let probabilities: [TaskForce: Double]
     /// Why the case went to triage, when it did.
     package let triageReason: String?
+
+    /// The `count` most probable classes, most probable first (ties in the order of
+    /// ``TaskForce/allCases``, so the list is deterministic), leaving out `excluded` —
+    /// e.g. `[.triage]` for the suggestions of the triage desk.
+    package func top(_ count: Int, excluding excluded: Set<TaskForce> = []) -> [(taskForce: TaskForce, probability: Double)] {
+        let order = TaskForce.allCases
+        return probabilities
+            .filter { !excluded.contains($0.key) }
+            .sorted { $0.value != $1.value ? $0.value > $1.value
+                                           : order.firstIndex(of: $0.key)! < order.firstIndex(of: $1.key)! }
+            .prefix(max(0, count))
+            .map { (taskForce: $0.key, probability: $0.value) }
+    }
 }
 
 /// A term and how much it pushed the decision.

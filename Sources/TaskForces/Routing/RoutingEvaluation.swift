@@ -30,6 +30,8 @@ package struct RoutingEvaluation: Sendable {
     package let modelAccuracy: Double
     /// Cases sent to triage by the threshold although the model's best class was a task force.
     package let sentToTriage: Int
+    /// Share of examples whose label is among the model's three most probable classes.
+    package let topThreeAccuracy: Double
     package let calibration: [CalibrationBin]
     /// Expected calibration error (weighted mean gap between confidence and accuracy).
     package let expectedCalibrationError: Double
@@ -39,12 +41,14 @@ package struct RoutingEvaluation: Sendable {
         let labels = TaskForce.allCases
         var confusion = [[Int]](repeating: [Int](repeating: 0, count: labels.count), count: labels.count)
         var modelCorrect = 0
+        var inTopThree = 0
         var triaged = 0
         var confidences: [(Double, Bool)] = []
         for example in examples {
             let decision = try classifier.classify(example.text)
             confusion[labels.firstIndex(of: example.label)!][labels.firstIndex(of: decision.taskForce)!] += 1
             if decision.predicted == example.label { modelCorrect += 1 }
+            if decision.top(3).contains(where: { $0.taskForce == example.label }) { inTopThree += 1 }
             if decision.taskForce == .triage, decision.predicted != .triage { triaged += 1 }
             confidences.append((decision.confidence, decision.predicted == example.label))
         }
@@ -68,6 +72,7 @@ package struct RoutingEvaluation: Sendable {
         self.scores = scores
         self.modelAccuracy = Double(modelCorrect) / total
         self.sentToTriage = triaged
+        self.topThreeAccuracy = Double(inTopThree) / total
         var bins: [CalibrationBin] = []
         var gap = 0.0
         for bin in 0..<5 {
@@ -87,7 +92,7 @@ package struct RoutingEvaluation: Sendable {
     package func report() -> String {
         func percent(_ value: Double) -> String { String(format: "%.3f", value) }
         var lines: [String] = []
-        lines.append("accuracy \(percent(accuracy))   macro-F1 \(percent(macroF1))   model accuracy before triage threshold \(percent(modelAccuracy))   sent to triage by threshold \(sentToTriage)")
+        lines.append("accuracy \(percent(accuracy))   macro-F1 \(percent(macroF1))   model accuracy before triage threshold \(percent(modelAccuracy))   sent to triage by threshold \(sentToTriage)   top-3 accuracy \(percent(topThreeAccuracy))")
         lines.append("")
         lines.append("class            precision  recall     f1  support")
         for score in scores {
