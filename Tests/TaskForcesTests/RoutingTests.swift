@@ -80,6 +80,34 @@ struct RoutingModelTests {
         #expect(try Routing.classifier.classify("退税没到账，另外工厂停电，还有贷款到期").top(3).map(\.taskForce) == top.map(\.taskForce))
     }
 
+    @Test("a secondary task force is the runner-up holding enough probability, never triage, never for a triage case")
+    func secondaryTaskForce() throws {
+        for text in ["退税没到账，另外工厂停电，还有贷款到期", "请问社区医院周末开门吗", "政府拖欠工程款，我们想起诉", "退税三个月没到账"] {
+            let decision = try Routing.classifier.classify(text)
+            let secondary = decision.secondary()
+            if decision.predicted == .triage { #expect(secondary == nil, "\(text)") }
+            if let secondary {
+                #expect(secondary != .triage && secondary != decision.predicted)
+                #expect((decision.probabilities[secondary] ?? 0) >= RoutingDecision.secondaryMinimum)
+                #expect(decision.top(2, excluding: [.triage]).last?.taskForce == secondary)
+            }
+            // Asking for any share at all names the runner-up; asking for more than all names none.
+            if decision.predicted != .triage { #expect(decision.secondary(minimum: 0) != nil) }
+            #expect(decision.secondary(minimum: 1.01) == nil)
+        }
+    }
+
+    @Test("a corpus line's optional secondary label is read, and a wrong one is reported")
+    func secondaryLabels() {
+        let parsed = RoutingCorpus.parse(Data("""
+            {"text": "跨境付款被银行退回", "label": "foreign", "secondary": "financing"}
+            {"text": "退税没到账", "label": "tax", "secondary": null}
+            {"text": "x", "label": "tax", "secondary": "nowhere"}
+            """.utf8), source: "t.jsonl")
+        #expect(parsed.examples.map(\.secondary) == [.financing, nil])
+        #expect(parsed.rejected.map(\.line) == [3])
+    }
+
     @Test("off-topic or unsure text goes to triage, never silently to a queue")
     func triage() throws {
         #expect(try Routing.classifier.classify("请问社区医院周末开门吗").taskForce == .triage)

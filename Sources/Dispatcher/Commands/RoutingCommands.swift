@@ -37,6 +37,7 @@ struct ClassifyCommand: ParsableCommand {
             if let reason = decision.triageReason { print("triage because: \(reason) (model's best: \(decision.predicted.rawValue))") }
             print("terms (weight): " + decision.terms.map { "\($0.term) (\(String(format: "%.3f", $0.weight)))" }.joined(separator: ", "))
             print("top 3: " + decision.top(3).map { "\($0.taskForce.rawValue) \(String(format: "%.3f", $0.probability))" }.joined(separator: ", "))
+            print("secondary (co-handling suggestion, at ≥ \(RoutingDecision.secondaryMinimum)): \(decision.secondary()?.rawValue ?? "none")")
             for (label, probability) in decision.probabilities.sorted(by: { $0.value > $1.value }) {
                 print("  \(label.rawValue.padding(toLength: 15, withPad: " ", startingAt: 0)) \(String(format: "%.3f", probability))")
             }
@@ -64,6 +65,7 @@ struct ClassifyCommand: ParsableCommand {
                         reply["task_force"] = decision.taskForce.rawValue
                         reply["confidence"] = (decision.confidence * 1000).rounded() / 1000
                         reply["terms"] = decision.terms.map(\.term)
+                        reply["secondary"] = decision.secondary()?.rawValue ?? NSNull()
                         reply["top3"] = decision.top(3).map { ["task_force": $0.taskForce.rawValue, "probability": ($0.probability * 1000).rounded() / 1000] }
                     } catch {
                         reply["error"] = "line \(lineNumber): \(error)"

@@ -27,6 +27,21 @@ package struct RoutingDecision: Sendable, Equatable {
             .prefix(max(0, count))
             .map { (taskForce: $0.key, probability: $0.value) }
     }
+
+    /// The share of probability a second task force needs to be named for co-handling.
+    /// Chosen before measuring (the dev split has no two-part labels); docs/dispatcher.md
+    /// reports what it gives on the test split.
+    package static let secondaryMinimum = 0.15
+
+    /// For a problem with two parts: the second most probable task force, when the best
+    /// class is a task force and the second holds at least `minimum` of the probability —
+    /// a suggestion for co-handling (docs/casework.md), never a second route.
+    package func secondary(minimum: Double = RoutingDecision.secondaryMinimum) -> TaskForce? {
+        guard predicted != .triage else { return nil }
+        let candidates = top(2, excluding: [.triage])
+        guard candidates.count == 2, candidates[0].taskForce == predicted, candidates[1].probability >= minimum else { return nil }
+        return candidates[1].taskForce
+    }
 }
 
 /// A term and how much it pushed the decision.

@@ -4,10 +4,14 @@ import Foundation
 package struct LabelledExample: Sendable, Equatable, Codable {
     package let text: String
     package let label: TaskForce
+    /// For a problem with two parts, the task force that should co-handle it (the test
+    /// split's optional `secondary` field); never used in training.
+    package let secondary: TaskForce?
 
-    package init(text: String, label: TaskForce) {
+    package init(text: String, label: TaskForce, secondary: TaskForce? = nil) {
         self.text = text
         self.label = label
+        self.secondary = secondary
     }
 }
 
@@ -45,7 +49,8 @@ package enum RoutingCorpus {
                 }
                 do {
                     try RoutingClassifier.validate(text)
-                    examples.append(LabelledExample(text: text, label: try TaskForce(parsing: labelText)))
+                    let secondary = try (object["secondary"] as? String).map { try TaskForce(parsing: $0) }
+                    examples.append(LabelledExample(text: text, label: try TaskForce(parsing: labelText), secondary: secondary))
                 } catch {
                     rejected.append(BadLine(source: source, line: number, reason: "\(error)"))
                 }

@@ -32,6 +32,10 @@ package struct RoutingEvaluation: Sendable {
     package let sentToTriage: Int
     /// Share of examples whose label is among the model's three most probable classes.
     package let topThreeAccuracy: Double
+    /// Secondary task forces (co-handling), when the examples carry them: how many the
+    /// classifier named, how many of those were the labelled one, and how many labelled
+    /// ones there were. Nil when no example has a `secondary` label.
+    package let secondary: (named: Int, correct: Int, labelled: Int)?
     package let calibration: [CalibrationBin]
     /// Expected calibration error (weighted mean gap between confidence and accuracy).
     package let expectedCalibrationError: Double
@@ -42,6 +46,7 @@ package struct RoutingEvaluation: Sendable {
         var confusion = [[Int]](repeating: [Int](repeating: 0, count: labels.count), count: labels.count)
         var modelCorrect = 0
         var inTopThree = 0
+        var secondaryNamed = 0, secondaryCorrect = 0, secondaryLabelled = 0
         var triaged = 0
         var confidences: [(Double, Bool)] = []
         for example in examples {
@@ -49,6 +54,12 @@ package struct RoutingEvaluation: Sendable {
             confusion[labels.firstIndex(of: example.label)!][labels.firstIndex(of: decision.taskForce)!] += 1
             if decision.predicted == example.label { modelCorrect += 1 }
             if decision.top(3).contains(where: { $0.taskForce == example.label }) { inTopThree += 1 }
+            let named = decision.secondary()
+            if named != nil { secondaryNamed += 1 }
+            if let labelled = example.secondary {
+                secondaryLabelled += 1
+                if named == labelled { secondaryCorrect += 1 }
+            }
             if decision.taskForce == .triage, decision.predicted != .triage { triaged += 1 }
             confidences.append((decision.confidence, decision.predicted == example.label))
         }
@@ -73,6 +84,8 @@ package struct RoutingEvaluation: Sendable {
         self.modelAccuracy = Double(modelCorrect) / total
         self.sentToTriage = triaged
         self.topThreeAccuracy = Double(inTopThree) / total
+        self.secondary = examples.contains { $0.secondary != nil }
+            ? (named: secondaryNamed, correct: secondaryCorrect, labelled: secondaryLabelled) : nil
         var bins: [CalibrationBin] = []
         var gap = 0.0
         for bin in 0..<5 {
@@ -93,6 +106,11 @@ package struct RoutingEvaluation: Sendable {
         func percent(_ value: Double) -> String { String(format: "%.3f", value) }
         var lines: [String] = []
         lines.append("accuracy \(percent(accuracy))   macro-F1 \(percent(macroF1))   model accuracy before triage threshold \(percent(modelAccuracy))   sent to triage by threshold \(sentToTriage)   top-3 accuracy \(percent(topThreeAccuracy))")
+        if let secondary {
+            let precision = secondary.named > 0 ? Double(secondary.correct) / Double(secondary.named) : 0
+            let recall = secondary.labelled > 0 ? Double(secondary.correct) / Double(secondary.labelled) : 0
+            lines.append("secondary task force (co-handling, at ≥ \(RoutingDecision.secondaryMinimum)): named \(secondary.named), right \(secondary.correct) of \(secondary.labelled) labelled   precision \(percent(precision))   recall \(percent(recall))")
+        }
         lines.append("")
         lines.append("class            precision  recall     f1  support")
         for score in scores {
