@@ -28,14 +28,20 @@ struct CaseworkCLITests {
         var environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("PG") }
         environment["DATABASE_URL"] = login.url
         process.environment = environment
+        // Standard error goes to a file: reading two pipes one after the other could block
+        // for ever once the unread one fills its buffer.
+        let errorsPath = NSTemporaryDirectory() + "dispatcher-stderr-\(UUID().uuidString)"
+        _ = FileManager.default.createFile(atPath: errorsPath, contents: nil)
+        defer { try? FileManager.default.removeItem(atPath: errorsPath) }
+        let errors = try FileHandle(forWritingTo: URL(fileURLWithPath: errorsPath))
         let output = Pipe()
-        let errors = Pipe()
         process.standardOutput = output
         process.standardError = errors
         try process.run()
         let data = output.fileHandleForReading.readDataToEndOfFile()
-        let messages = errors.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
+        try errors.close()
+        let messages = FileManager.default.contents(atPath: errorsPath) ?? Data()
         return Run(status: process.terminationStatus, stdout: String(decoding: data, as: UTF8.self),
                    stderr: String(decoding: messages, as: UTF8.self))
     }
@@ -44,20 +50,13 @@ struct CaseworkCLITests {
     func verbs() async throws {
         let ledger = try await Ledger.make("e2e_casework_cli")
         defer { Task { await ledger.close() } }
-        let lifecycle = CaseLifecycle(policy: Shared.policy, calendar: Shared.calendar)
         let outcomes = try await ledger.submit([
             CaseInput(text: "政府拖欠我公司工程款三百万元，多次催要未果", taskForce: .legal),
             CaseInput(text: "留抵退税没到账", taskForce: .tax),
         ])
         let legalCase = outcomes[0].caseID
         let taxCase = outcomes[1].caseID
-        for id in [legalCase, taxCase] {
-            try await ledger.connection.transaction { tx in
-                var events = LedgerBatch(actor: "deadline-enforcer")
-                for _ in 0..<2 { try await lifecycle.escalate(id, fromJob: nil, reason: "nobody solved it", events: &events, on: tx) }
-                try await events.write(on: tx)
-            }
-        }
+        for id in [legalCase, taxCase] { try await ledger.holdForPeople(id) }
         let officer = try await TestDatabase.login(["taskforce_officer_legal"], on: ledger.database)
         let desk = try await TestDatabase.login(["taskforce_dispatcher"], on: ledger.database)
         let leader = try await TestDatabase.login(["taskforce_leader"], on: ledger.database)
@@ -140,13 +139,8 @@ struct CaseworkSweepProcessTests {
     func sweepRunsOncePerPeriod() async throws {
         let ledger = try await Ledger.make("e2e_casework_sweep")
         defer { Task { await ledger.close() } }
-        let lifecycle = CaseLifecycle(policy: Shared.policy, calendar: Shared.calendar)
         let id = try await ledger.submit([CaseInput(text: "政府拖欠工程款", taskForce: .credit)])[0].caseID
-        try await ledger.connection.transaction { tx in
-            var events = LedgerBatch(actor: "deadline-enforcer")
-            for _ in 0..<2 { try await lifecycle.escalate(id, fromJob: nil, reason: "nobody solved it", events: &events, on: tx) }
-            try await events.write(on: tx)
-        }
+        try await ledger.holdForPeople(id)
         try await ledger.connection.query(
             "UPDATE cases SET signoff_due_at = now() - interval '1 minute', due_at = now() - interval '1 second' WHERE id = $1", id)
 

@@ -53,6 +53,17 @@ struct Ledger {
 
     func close() async { await connection.close() }
 
+    /// Escalates a case past its handlers (levels 0 → 1 → 2), as the deadline enforcer
+    /// would: at the top it is held for the task force's people (docs/casework.md).
+    func holdForPeople(_ caseID: Int64) async throws {
+        let lifecycle = CaseLifecycle(policy: Shared.policy, calendar: Shared.calendar)
+        try await connection.transaction { tx in
+            var events = LedgerBatch(actor: "deadline-enforcer")
+            for _ in 0..<2 { try await lifecycle.escalate(caseID, fromJob: nil, reason: "nobody solved it", events: &events, on: tx) }
+            try await events.write(on: tx)
+        }
+    }
+
     /// A fresh login of a department's worker role (or of several, for a worker serving them all).
     func workerLogin(_ taskForces: [TaskForce]) async throws -> TestDatabase.Login {
         try await TestDatabase.login(taskForces.map { "taskforce_worker_\($0.rawValue)" }, on: database)
