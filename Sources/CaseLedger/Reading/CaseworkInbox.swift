@@ -49,12 +49,16 @@ package struct CaseworkInbox: Sendable {
                  callbackDueAt: try row.decode("callback_due_at"), redoCount: try row.decode("redo_count"),
                  supervisedCount: try row.decode("supervised_count"), chasedCount: try row.decode("chased_count"))
         }
-        let requests = try await connection.query(CaseworkQueries.cohandlingRequests, limit).map { row in
+        return CaseworkInbox(cases: cases, requests: try await requests(limit: limit, on: connection))
+    }
+
+    /// The co-handling requests waiting for the connection's login, oldest first.
+    package static func requests(limit: Int, on connection: PostgresConnection) async throws -> [Request] {
+        try await connection.query(CaseworkQueries.cohandlingRequests, limit).map { row in
             Request(caseID: try row.decode("case_id"), taskForce: try row.decode("task_force"),
                     leadTaskForce: try row.decode("lead_task_force"), question: try row.decode("question"),
                     requestedBy: try row.decode("requested_by"), requestedAt: try row.decode("requested_at"))
         }
-        return CaseworkInbox(cases: cases, requests: requests)
     }
 
     /// The inbox as JSON-ready values (times in ISO 8601).

@@ -254,12 +254,12 @@ struct TriageCommand: AsyncParsableCommand {
             // classified again here, with the model the operator names).
             let classifier = try model.classifier(normalizer: try TextNormalizer())
             try await database.withConnection("dispatcher-triage") { connection in
-                let backlog = try await CaseOperations.triageBacklog(limit: limit, on: connection)
+                let backlog = try await TriageDesk.entries(limit: limit, classifier: classifier, on: connection)
                 if backlog.isEmpty { print("triage backlog is empty"); return }
                 for entry in backlog {
                     let text = entry.text.replacingOccurrences(of: "\n", with: " ")
-                    let suggestions = (try? classifier.classify(entry.text).top(3, excluding: [.triage]))
-                        .map { $0.map { "\($0.taskForce.rawValue) \(String(format: "%.2f", $0.probability))" }.joined(separator: ", ") } ?? "-"
+                    let suggestions = entry.suggestions.isEmpty ? "-"
+                        : entry.suggestions.map { "\($0.taskForce.rawValue) \(String(format: "%.2f", $0.probability))" }.joined(separator: ", ")
                     print("\(entry.id)\t\(formatDate(entry.receivedAt))\t\(entry.enterprise ?? "-")\t\(text.count > 80 ? String(text.prefix(80)) + "…" : text)\tsuggested: \(suggestions)")
                 }
                 print("assign with: dispatcher triage assign ID --to TASK_FORCE")

@@ -175,11 +175,7 @@ struct AnswerCommand: AsyncParsableCommand {
         let normalizer = try TextNormalizer()
         let advisor = CaseAdvisor(catalogue: try MeasuresCatalogue.bundled(), escalationTerms: try EscalationTerms.bundled(),
                                   classifier: try model.classifier(normalizer: normalizer))
-        let facts = CaseFacts(caseID: record.id, text: record.text, taskForce: record.taskForce,
-                              language: TextScript(rawValue: record.language) ?? .simplified, escalationLevel: 0,
-                              repeatCount: record.repeatCount, routingSource: record.routingSource, enterprise: record.enterprise)
-        let resolution = advisor.advise(facts)
-        return resolution.reply ?? resolution.summary
+        return CaseDraft.answer(for: record, advisor: advisor)
     }
 }
 
