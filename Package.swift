@@ -99,6 +99,20 @@ let package = Package(
             swiftSettings: strictSettings,
             plugins: ["EmbedFiles"]
         ),
+        // The casework console: a web app for officers, operators and leaders (Hummingbird),
+        // each logged in as their own database login, so row-level security decides.
+        .target(
+            name: "Console",
+            dependencies: [
+                "CaseLedger", "PostgresClient", "TaskForces",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTLS", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            exclude: ["SQL"],
+            swiftSettings: strictSettings,
+            plugins: ["EmbedFiles"]
+        ),
         // The project's schema: migrations/*.sql embedded into the binaries at build time.
         .target(
             name: "Schema",
@@ -122,7 +136,7 @@ let package = Package(
         .executableTarget(
             name: "Dispatcher",
             dependencies: [
-                "PostgresClient", "QueueCore", "Schema", "TaskForces", "CaseLedger", "Dashboard",
+                "PostgresClient", "QueueCore", "Schema", "TaskForces", "CaseLedger", "Dashboard", "Console",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
@@ -173,7 +187,7 @@ let package = Package(
         .testTarget(
             name: "PostgresClientTests",
             // The statement catalogue test reads the SQL of every target that has some.
-            dependencies: ["PostgresClient", "Schema", "PostgresTestSupport", "QueueCore", "CaseLedger", "CaseWorker", "Dashboard"],
+            dependencies: ["PostgresClient", "Schema", "PostgresTestSupport", "QueueCore", "CaseLedger", "CaseWorker", "Dashboard", "Console"],
             swiftSettings: strictSettings
         ),
         .testTarget(
@@ -193,6 +207,14 @@ let package = Package(
                 "Dashboard", "CaseLedger", "TaskForces", "PostgresClient", "PostgresTestSupport", "Schema",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Yams", package: "Yams"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "ConsoleTests",
+            dependencies: [
+                "Console", "CaseLedger", "TaskForces", "PostgresClient", "PostgresTestSupport",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
             ],
             swiftSettings: strictSettings
         ),

@@ -1,5 +1,6 @@
 import CaseLedger
 import CaseWorker
+import Console
 import Dashboard
 import Foundation
 import PostgresClient
@@ -12,7 +13,7 @@ import Testing
 /// statement's `-- index:` line is a checked fact, not a comment.
 @Suite("Named SQL statements")
 struct StatementCatalogueTests {
-    static let statements = QueueCoreSQL.statements + CaseLedgerSQL.statements + CaseWorkerSQL.statements + DashboardSQL.statements
+    static let statements = QueueCoreSQL.statements + CaseLedgerSQL.statements + CaseWorkerSQL.statements + DashboardSQL.statements + ConsoleSQL.statements
 
     /// Where a statement comes from, for failure messages.
     static func origin(_ statement: SQLStatement) -> String { "\(statement.file):\(statement.line) `\(statement.name)`" }
@@ -27,7 +28,7 @@ struct StatementCatalogueTests {
 
     @Test("every target has named statements, and no name is used twice in a file")
     func catalogueIsComplete() {
-        for catalogue in [QueueCoreSQL.statements, CaseLedgerSQL.statements, CaseWorkerSQL.statements, DashboardSQL.statements] {
+        for catalogue in [QueueCoreSQL.statements, CaseLedgerSQL.statements, CaseWorkerSQL.statements, DashboardSQL.statements, ConsoleSQL.statements] {
             #expect(!catalogue.isEmpty)
         }
         var seen: Set<String> = []
@@ -68,6 +69,13 @@ struct StatementCatalogueTests {
         var checked: [String] = []
         for (number, statement) in Self.statements.enumerated() where !statement.indexes.isEmpty && statement.isPreparable {
             let name = "p\(number)"
+            // On these empty tables a bitmap scan of any partial index whose predicate an
+            // ordered read implies, plus a sort of its (estimated) one row, costs the same as
+            // the index range read in the statement's order; with data it never wins. For
+            // ordered reads (ORDER BY … LIMIT) bitmap scans are priced out too, so the plan
+            // shows the read the statement gets in production.
+            let ordered = statement.text.contains("ORDER BY") && statement.text.contains("LIMIT")
+            try await connection.query(ordered ? "SET enable_bitmapscan = off" : "SET enable_bitmapscan = on")
             let parameters = try await Self.prepare(statement, as: name, on: connection)
             let arguments = parameters == 0 ? "" : "(" + Array(repeating: "NULL", count: parameters).joined(separator: ", ") + ")"
             let plan = try await connection.query("EXPLAIN EXECUTE \(name)\(arguments)")
