@@ -155,7 +155,8 @@ package struct ConsoleRequestContext: RequestContext {
 }
 
 /// Security headers on every response: a content security policy that allows only the
-/// console's own stylesheet and script, no framing, no referrer, no caching of pages.
+/// console's own stylesheet and script, no framing, no referrer to other sites (same-origin:
+/// browsers then send a real `Origin` with forms), no caching of pages.
 struct ConsoleHeadersMiddleware: RouterMiddleware {
     typealias Context = ConsoleRequestContext
     let secure: Bool
@@ -164,7 +165,7 @@ struct ConsoleHeadersMiddleware: RouterMiddleware {
         var response = try await next(request, context)
         response.headers[.contentSecurityPolicy] = "default-src 'none'; style-src 'self'; script-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
         response.headers[.xContentTypeOptions] = "nosniff"
-        response.headers[.init("Referrer-Policy")!] = "no-referrer"
+        response.headers[.init("Referrer-Policy")!] = "same-origin"
         response.headers[.init("X-Frame-Options")!] = "DENY"
         if response.headers[.cacheControl] == nil { response.headers[.cacheControl] = "no-store" }
         if secure { response.headers[.strictTransportSecurity] = "max-age=31536000" }

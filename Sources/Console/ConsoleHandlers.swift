@@ -61,7 +61,8 @@ struct ConsoleHandlers: Sendable {
     func form(_ request: Request, _ context: ConsoleRequestContext) async throws -> FormOutcome {
         var request = request
         // A browser names the page a form was sent from: refuse any other origin than ours.
-        if let origin = request.headers[.origin] {
+        // ("null", sent by privacy settings and sandboxes, names none: the token decides.)
+        if let origin = request.headers[.origin], origin != "null" {
             let host = request.head.authority ?? ""
             guard let originHost = URL(string: origin)?.host, !host.isEmpty, host == originHost || host.hasPrefix(originHost + ":") else {
                 return .refused(refusedForm(request))
