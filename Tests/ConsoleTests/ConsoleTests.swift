@@ -206,6 +206,7 @@ struct ConsoleTests {
             #expect(refused.status == .forbidden)
         }
         #expect(sessions.count == 0)
+        for _ in 0..<50 where try await centre.backends(of: centre.worker.name) > 0 { try await Task.sleep(for: .milliseconds(100)) }
         #expect(try await centre.backends(of: centre.worker.name) == 0)
     }
 

@@ -44,7 +44,7 @@ FROM cases
 WHERE state IN ('answered', 'callback_due')
   AND state = $1::text::case_state
   AND ($2::text IS NULL OR (coalesce(due_at, 'infinity'::timestamptz), id) > ($2::timestamptz, $3::bigint))
-ORDER BY state, coalesce(due_at, 'infinity'::timestamptz) ASC, id ASC
+ORDER BY coalesce(due_at, 'infinity'::timestamptz) ASC, id ASC
 LIMIT $4
 
 -- name: inboxDueOfTaskForce
