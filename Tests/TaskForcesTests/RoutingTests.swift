@@ -80,20 +80,46 @@ struct RoutingModelTests {
         #expect(try Routing.classifier.classify("退税没到账，另外工厂停电，还有贷款到期").top(3).map(\.taskForce) == top.map(\.taskForce))
     }
 
-    @Test("a secondary task force is the runner-up holding enough probability, never triage, never for a triage case")
+    @Test("a secondary task force comes from the co-handling heads: another task force than the route, never triage, never for a triage case")
     func secondaryTaskForce() throws {
+        #expect(Routing.classifier.model.cohandlingWeights != nil, "the bundled model carries co-handling heads")
         for text in ["退税没到账，另外工厂停电，还有贷款到期", "请问社区医院周末开门吗", "政府拖欠工程款，我们想起诉", "退税三个月没到账"] {
             let decision = try Routing.classifier.classify(text)
             let secondary = decision.secondary()
+            #expect(decision.cohandling[.triage] == nil && decision.cohandling.count == 7)
             if decision.predicted == .triage { #expect(secondary == nil, "\(text)") }
             if let secondary {
                 #expect(secondary != .triage && secondary != decision.predicted)
-                #expect((decision.probabilities[secondary] ?? 0) >= RoutingDecision.secondaryMinimum)
-                #expect(decision.top(2, excluding: [.triage]).last?.taskForce == secondary)
+                #expect((decision.cohandling[secondary] ?? 0) >= RoutingDecision.secondaryMinimum)
+                let others = decision.cohandling.filter { $0.key != decision.predicted }
+                #expect(others.values.allSatisfy { $0 <= decision.cohandling[secondary]! })
             }
-            // Asking for any share at all names the runner-up; asking for more than all names none.
+            // Asking for any share at all names one; asking for more than certainty names none.
             if decision.predicted != .triage { #expect(decision.secondary(minimum: 0) != nil) }
             #expect(decision.secondary(minimum: 1.01) == nil)
+        }
+    }
+
+    @Test("a two-part problem names the second task force for co-handling")
+    func twoPartProblem() throws {
+        // A cross-border payment bounced by the bank, and the loan falls due because of it.
+        let decision = try Routing.classifier.classify("我们是外资企业，给境外供应商的跨境付款被银行退回来了，外汇登记说有问题，同时银行贷款下周到期，资金周转不过来，想申请展期")
+        #expect([TaskForce.foreign, .financing].contains(decision.predicted), "\(decision.probabilities)")
+        #expect(decision.secondary().map { [TaskForce.foreign, .financing].contains($0) && $0 != decision.predicted } == true,
+                "\(decision.cohandling)")
+    }
+
+    @Test("a model without co-handling heads falls back to the runner-up")
+    func runnerUpWithoutHeads() throws {
+        var model = Routing.classifier.model
+        model.cohandlingWeights = nil
+        model.cohandlingBias = nil
+        let plain = RoutingClassifier(model: model, normalizer: Routing.normalizer)
+        let decision = try plain.classify("退税没到账，另外工厂停电，还有贷款到期")
+        #expect(decision.cohandling.isEmpty)
+        if let secondary = decision.secondary() {
+            #expect(decision.top(2, excluding: [.triage]).last?.taskForce == secondary)
+            #expect((decision.probabilities[secondary] ?? 0) >= RoutingDecision.runnerUpMinimum)
         }
     }
 
@@ -106,15 +132,23 @@ struct RoutingModelTests {
             """.utf8), source: "t.jsonl")
         #expect(parsed.examples.map(\.secondary) == [.financing, nil])
         #expect(parsed.rejected.map(\.line) == [3])
+        let styled = RoutingCorpus.parse(Data(#"{"text": "退税没到账", "label": "tax", "style": "terse", "language": "zh-Hans"}"#.utf8), source: "s.jsonl")
+        #expect(styled.examples.first?.style == "terse" && styled.examples.first?.language == "zh-Hans")
     }
 
     @Test("off-topic or unsure text goes to triage, never silently to a queue")
     func triage() throws {
-        #expect(try Routing.classifier.classify("请问社区医院周末开门吗").taskForce == .triage)
+        let offTopic = try Routing.classifier.classify("请问社区医院周末开门吗")
+        #expect(offTopic.taskForce == .triage && offTopic.predicted == .triage)
+        // The explicit out-of-scope signal says so, rather than "low confidence".
+        #expect(offTopic.triageReason?.contains("out of scope") == true, "\(offTopic.triageReason ?? "nil")")
+        // An individual's own matter in a task force's words is out of scope too.
+        #expect(try Routing.classifier.classify("我家暖气不热，物业也不管，老人孩子都冻感冒了").taskForce == .triage)
         let strict = RoutingClassifier(model: Routing.classifier.model, threshold: 0.999_999, normalizer: Routing.normalizer)
         let decision = try strict.classify("退税没到账，另外工厂停电，还有贷款到期")
         #expect(decision.taskForce == .triage)
         #expect(decision.triageReason?.contains("below the threshold") == true)
+        #expect(decision.triageReason?.hasPrefix("uncertain") == true)
     }
 
     @Test("empty, over-long and NUL-containing texts are refused with a reason")

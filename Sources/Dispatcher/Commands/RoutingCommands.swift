@@ -37,7 +37,12 @@ struct ClassifyCommand: ParsableCommand {
             if let reason = decision.triageReason { print("triage because: \(reason) (model's best: \(decision.predicted.rawValue))") }
             print("terms (weight): " + decision.terms.map { "\($0.term) (\(String(format: "%.3f", $0.weight)))" }.joined(separator: ", "))
             print("top 3: " + decision.top(3).map { "\($0.taskForce.rawValue) \(String(format: "%.3f", $0.probability))" }.joined(separator: ", "))
-            print("secondary (co-handling suggestion, at ≥ \(RoutingDecision.secondaryMinimum)): \(decision.secondary()?.rawValue ?? "none")")
+            print("secondary (co-handling suggestion): \(decision.secondary()?.rawValue ?? "none")")
+            if !decision.cohandling.isEmpty {
+                let heads = decision.cohandling.filter { $0.key != decision.predicted }.sorted { $0.value > $1.value }.prefix(3)
+                print("  also needs (co-handling heads, named at ≥ \(RoutingDecision.secondaryMinimum)): "
+                    + heads.map { "\($0.key.rawValue) \(String(format: "%.3f", $0.value))" }.joined(separator: ", "))
+            }
             for (label, probability) in decision.probabilities.sorted(by: { $0.value > $1.value }) {
                 print("  \(label.rawValue.padding(toLength: 15, withPad: " ", startingAt: 0)) \(String(format: "%.3f", probability))")
             }
@@ -104,6 +109,8 @@ struct TrainCommand: AsyncParsableCommand {
     @Option(help: .hidden) var l2: Float?
     @Option(name: .customLong("learning-rate"), help: .hidden) var learningRate: Float?
     @Option(name: .customLong("min-df"), help: .hidden) var minDF: Int?
+    @Option(name: .customLong("secondary-share"), help: .hidden) var secondaryShare: Float?
+    @Flag(name: .customLong("no-cohandling-heads"), help: .hidden) var noCohandlingHeads = false
     @Option(name: .customLong("triage-threshold"), help: "Confidence below which cases go to triage (stored in the model).") var triageThreshold: Double?
 
     func run() async throws {
@@ -130,6 +137,8 @@ struct TrainCommand: AsyncParsableCommand {
         if let l2 { settings.l2 = l2 }
         if let learningRate { settings.learningRate = learningRate }
         if let minDF { settings.minimumDocumentFrequency = minDF }
+        if noCohandlingHeads { settings.cohandlingHeads = false }
+        if let secondaryShare { settings.secondaryShare = secondaryShare }
         if let triageThreshold { settings.triageThreshold = triageThreshold }
         let started = Date()
         let model = try RoutingTrainer(settings: settings, normalizer: normalizer).train(examples)
@@ -153,6 +162,8 @@ struct EvalCommand: ParsableCommand {
 
     @Argument(help: "Labelled JSONL file(s).")
     var files: [String]
+    @Option(name: .customLong("secondary-minimum"), help: "Co-handling probability a second task force needs to be named (default \(RoutingDecision.secondaryMinimum)).")
+    var secondaryMinimum: Double?
     @OptionGroup var modelOptions: ModelOptions
 
     func run() throws {
@@ -170,6 +181,6 @@ struct EvalCommand: ParsableCommand {
         }
         guard !examples.isEmpty else { throw ValidationError("no valid labelled lines in \(files.joined(separator: ", "))") }
         print("\(examples.count) examples")
-        print(try RoutingEvaluation(classifier: classifier, examples: examples).report())
+        print(try RoutingEvaluation(classifier: classifier, examples: examples, secondaryMinimum: secondaryMinimum).report())
     }
 }

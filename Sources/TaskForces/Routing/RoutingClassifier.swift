@@ -14,6 +14,20 @@ package struct RoutingDecision: Sendable, Equatable {
     package let probabilities: [TaskForce: Double]
     /// Why the case went to triage, when it did.
     package let triageReason: String?
+    /// Per task force, the probability that the problem also needs it (the model's
+    /// co-handling heads); empty for a model without them.
+    package let cohandling: [TaskForce: Double]
+
+    package init(taskForce: TaskForce, confidence: Double, predicted: TaskForce, terms: [WeightedTerm],
+                 probabilities: [TaskForce: Double], triageReason: String?, cohandling: [TaskForce: Double] = [:]) {
+        self.taskForce = taskForce
+        self.confidence = confidence
+        self.predicted = predicted
+        self.terms = terms
+        self.probabilities = probabilities
+        self.triageReason = triageReason
+        self.cohandling = cohandling
+    }
 
     /// The `count` most probable classes, most probable first (ties in the order of
     /// ``TaskForce/allCases``, so the list is deterministic), leaving out `excluded` —
@@ -28,18 +42,27 @@ package struct RoutingDecision: Sendable, Equatable {
             .map { (taskForce: $0.key, probability: $0.value) }
     }
 
-    /// The share of probability a second task force needs to be named for co-handling.
-    /// Chosen before measuring (the dev split has no two-part labels); docs/dispatcher.md
-    /// reports what it gives on the test split.
-    package static let secondaryMinimum = 0.15
+    /// The co-handling probability a second task force needs to be named (heads), or,
+    /// for a model without heads, the share of the routing probability the runner-up
+    /// needs. Chosen on the dev split; docs/dispatcher.md reports the test split.
+    package static let secondaryMinimum = 0.5
+    package static let runnerUpMinimum = 0.15
 
-    /// For a problem with two parts: the second most probable task force, when the best
-    /// class is a task force and the second holds at least `minimum` of the probability —
-    /// a suggestion for co-handling (docs/casework.md), never a second route.
-    package func secondary(minimum: Double = RoutingDecision.secondaryMinimum) -> TaskForce? {
+    /// For a problem with two parts: the task force that should co-handle it, when the
+    /// best class is a task force — the one other task force whose co-handling head is
+    /// most sure, if at least `minimum` (or, without heads, the runner-up at
+    /// ``runnerUpMinimum``). A suggestion for co-handling (docs/casework.md), never a second route.
+    package func secondary(minimum: Double? = nil) -> TaskForce? {
         guard predicted != .triage else { return nil }
+        if !cohandling.isEmpty {
+            let order = TaskForce.allCases
+            let candidates = cohandling.filter { $0.key != predicted && $0.key != .triage }
+                .sorted { $0.value != $1.value ? $0.value > $1.value : order.firstIndex(of: $0.key)! < order.firstIndex(of: $1.key)! }
+            guard let best = candidates.first, best.value >= (minimum ?? Self.secondaryMinimum) else { return nil }
+            return best.key
+        }
         let candidates = top(2, excluding: [.triage])
-        guard candidates.count == 2, candidates[0].taskForce == predicted, candidates[1].probability >= minimum else { return nil }
+        guard candidates.count == 2, candidates[0].taskForce == predicted, candidates[1].probability >= (minimum ?? Self.runnerUpMinimum) else { return nil }
         return candidates[1].taskForce
     }
 }
@@ -154,18 +177,33 @@ package final class RoutingClassifier: Sendable {
         }
         var byClass: [TaskForce: Double] = [:]
         for (index, label) in model.classes.enumerated() { byClass[label] = probabilities[index] }
+        var cohandling: [TaskForce: Double] = [:]
+        if let headWeights = model.cohandlingWeights, let headBias = model.cohandlingBias {
+            for (index, label) in model.classes.enumerated() where label != .triage {
+                var logit = Double(headBias[index])
+                for (feature, value) in vector { logit += Double(headWeights[index][feature] * value) }
+                cohandling[label] = 1 / (1 + exp(-logit))
+            }
+        }
         var reason: String?
         var destination = predicted
+        func format(_ value: Double) -> String { String(format: "%.2f", value) }
         if vector.isEmpty {
             destination = .triage
             reason = "no known terms in the text"
-        } else if confidence < threshold, predicted != .triage {
+        } else if predicted == .triage {
+            // The explicit out-of-scope signal: the triage class is trained on individuals'
+            // and households' matters, neighbours, non-enterprise and too-vague requests.
+            reason = "out of scope for the task forces (an individual's, household or non-enterprise matter, or too vague to route): probability \(format(confidence))"
+        } else if confidence < threshold {
             destination = .triage
-            reason = "confidence \(String(format: "%.2f", confidence)) is below the threshold \(String(format: "%.2f", threshold))"
+            let runnerUp = (0..<probabilities.count).filter { $0 != best }.max { probabilities[$0] < probabilities[$1] }
+            let alternative = runnerUp.map { ", next \(model.classes[$0].rawValue) \(format(probabilities[$0]))" } ?? ""
+            reason = "uncertain: \(predicted.rawValue) \(format(confidence))\(alternative) — below the threshold \(format(threshold))"
         }
         return RoutingDecision(
             taskForce: destination, confidence: confidence, predicted: predicted, terms: terms,
-            probabilities: byClass, triageReason: reason)
+            probabilities: byClass, triageReason: reason, cohandling: cohandling)
     }
 
     static func probabilities(vector: [(Int, Float)], weights: [[Float]], bias: [Float], temperature: Double) -> [Double] {

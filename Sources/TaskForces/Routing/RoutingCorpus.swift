@@ -4,14 +4,22 @@ import Foundation
 package struct LabelledExample: Sendable, Equatable, Codable {
     package let text: String
     package let label: TaskForce
-    /// For a problem with two parts, the task force that should co-handle it (the test
-    /// split's optional `secondary` field); never used in training.
+    /// For a problem with two parts, the task force that should co-handle it (the
+    /// optional `secondary` field); training gives it a share of the target
+    /// (``RoutingTrainer/Settings/secondaryShare``), evaluation checks it is named.
     package let secondary: TaskForce?
+    /// How the text is written (`transcript`, `ticket`, `terse`, `noisy`, `formal`,
+    /// `english`, `mixed`), when the line says; evaluation reports per style.
+    package let style: String?
+    /// The line's language tag (`zh-Hans`, `zh-Hant`, `en`, `mixed`), when it says.
+    package let language: String?
 
-    package init(text: String, label: TaskForce, secondary: TaskForce? = nil) {
+    package init(text: String, label: TaskForce, secondary: TaskForce? = nil, style: String? = nil, language: String? = nil) {
         self.text = text
         self.label = label
         self.secondary = secondary
+        self.style = style
+        self.language = language
     }
 }
 
@@ -50,7 +58,9 @@ package enum RoutingCorpus {
                 do {
                     try RoutingClassifier.validate(text)
                     let secondary = try (object["secondary"] as? String).map { try TaskForce(parsing: $0) }
-                    examples.append(LabelledExample(text: text, label: try TaskForce(parsing: labelText), secondary: secondary))
+                    examples.append(LabelledExample(
+                        text: text, label: try TaskForce(parsing: labelText), secondary: secondary,
+                        style: object["style"] as? String, language: object["language"] as? String))
                 } catch {
                     rejected.append(BadLine(source: source, line: number, reason: "\(error)"))
                 }

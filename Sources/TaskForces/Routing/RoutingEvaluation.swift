@@ -39,9 +39,30 @@ package struct RoutingEvaluation: Sendable {
     package let calibration: [CalibrationBin]
     /// Expected calibration error (weighted mean gap between confidence and accuracy).
     package let expectedCalibrationError: Double
+    /// The co-handling threshold measured (nil: the classifier's default rule).
+    package let secondaryMinimum: Double?
+
+    /// Scores of one slice of the examples (one style, one language).
+    package struct SliceScore: Sendable {
+        package let name: String
+        package let count: Int
+        package let accuracy: Double
+        /// Macro-F1 over the classes present in the slice (as label or as route).
+        package let macroF1: Double
+        package let topThreeAccuracy: Double
+        /// Recall of `triage` within the slice (nil when it has no triage examples).
+        package let triageRecall: Double?
+    }
+
+    /// Per writing style, when the examples carry `style` (sorted by name; `-` = none given).
+    package let byStyle: [SliceScore]
+    /// Per language tag, when the examples carry `language`.
+    package let byLanguage: [SliceScore]
 
     /// Routes every example and compares with its label.
-    package init(classifier: RoutingClassifier, examples: [LabelledExample]) throws {
+    /// - Parameter secondaryMinimum: the co-handling threshold to measure (default: the classifier's rule).
+    package init(classifier: RoutingClassifier, examples: [LabelledExample], secondaryMinimum: Double? = nil) throws {
+        self.secondaryMinimum = secondaryMinimum
         let labels = TaskForce.allCases
         var confusion = [[Int]](repeating: [Int](repeating: 0, count: labels.count), count: labels.count)
         var modelCorrect = 0
@@ -49,12 +70,17 @@ package struct RoutingEvaluation: Sendable {
         var secondaryNamed = 0, secondaryCorrect = 0, secondaryLabelled = 0
         var triaged = 0
         var confidences: [(Double, Bool)] = []
+        var outcomes: [Outcome] = []
         for example in examples {
             let decision = try classifier.classify(example.text)
+            outcomes.append(Outcome(
+                label: example.label, routed: decision.taskForce,
+                inTopThree: decision.top(3).contains { $0.taskForce == example.label },
+                style: example.style ?? "-", language: example.language ?? "-"))
             confusion[labels.firstIndex(of: example.label)!][labels.firstIndex(of: decision.taskForce)!] += 1
             if decision.predicted == example.label { modelCorrect += 1 }
             if decision.top(3).contains(where: { $0.taskForce == example.label }) { inTopThree += 1 }
-            let named = decision.secondary()
+            let named = decision.secondary(minimum: secondaryMinimum)
             if named != nil { secondaryNamed += 1 }
             if let labelled = example.secondary {
                 secondaryLabelled += 1
@@ -99,6 +125,39 @@ package struct RoutingEvaluation: Sendable {
         }
         self.calibration = bins
         self.expectedCalibrationError = gap
+        let styled = examples.contains { $0.style != nil }, tagged = examples.contains { $0.language != nil }
+        self.byStyle = styled ? Self.slices(outcomes, by: \.style) : []
+        self.byLanguage = tagged ? Self.slices(outcomes, by: \.language) : []
+    }
+
+    private struct Outcome {
+        let label: TaskForce
+        let routed: TaskForce
+        let inTopThree: Bool
+        let style: String
+        let language: String
+    }
+
+    private static func slices(_ outcomes: [Outcome], by key: KeyPath<Outcome, String>) -> [SliceScore] {
+        Dictionary(grouping: outcomes, by: { $0[keyPath: key] }).sorted { $0.key < $1.key }.map { name, members in
+            let count = Double(members.count)
+            var f1s: [Double] = []
+            for label in TaskForce.allCases {
+                let truePositive = Double(members.filter { $0.label == label && $0.routed == label }.count)
+                let actual = Double(members.filter { $0.label == label }.count)
+                let routed = Double(members.filter { $0.routed == label }.count)
+                guard actual > 0 || routed > 0 else { continue }
+                let precision = routed > 0 ? truePositive / routed : 0, recall = actual > 0 ? truePositive / actual : 0
+                f1s.append(precision + recall > 0 ? 2 * precision * recall / (precision + recall) : 0)
+            }
+            let triage = members.filter { $0.label == .triage }
+            return SliceScore(
+                name: name, count: members.count,
+                accuracy: Double(members.filter { $0.label == $0.routed }.count) / count,
+                macroF1: f1s.isEmpty ? 0 : f1s.reduce(0, +) / Double(f1s.count),
+                topThreeAccuracy: Double(members.filter(\.inTopThree).count) / count,
+                triageRecall: triage.isEmpty ? nil : Double(triage.filter { $0.routed == .triage }.count) / Double(triage.count))
+        }
     }
 
     /// A plain-text report for the terminal.
@@ -109,7 +168,7 @@ package struct RoutingEvaluation: Sendable {
         if let secondary {
             let precision = secondary.named > 0 ? Double(secondary.correct) / Double(secondary.named) : 0
             let recall = secondary.labelled > 0 ? Double(secondary.correct) / Double(secondary.labelled) : 0
-            lines.append("secondary task force (co-handling, at ≥ \(RoutingDecision.secondaryMinimum)): named \(secondary.named), right \(secondary.correct) of \(secondary.labelled) labelled   precision \(percent(precision))   recall \(percent(recall))")
+            lines.append("secondary task force (co-handling, at ≥ \(secondaryMinimum ?? RoutingDecision.secondaryMinimum)): named \(secondary.named), right \(secondary.correct) of \(secondary.labelled) labelled   precision \(percent(precision))   recall \(percent(recall))")
         }
         lines.append("")
         lines.append("class            precision  recall     f1  support")
@@ -124,6 +183,15 @@ package struct RoutingEvaluation: Sendable {
         lines.append("".padding(toLength: 16, withPad: " ", startingAt: 0) + short.map { $0.leftPadded(6) }.joined())
         for (index, label) in labels.enumerated() where confusion[index].reduce(0, +) > 0 || confusion.contains(where: { $0[index] > 0 }) {
             lines.append(label.rawValue.padding(toLength: 16, withPad: " ", startingAt: 0) + confusion[index].map { String($0).leftPadded(6) }.joined())
+        }
+        for (title, slices) in [("style", byStyle), ("language", byLanguage)] where !slices.isEmpty {
+            lines.append("")
+            lines.append(title.padding(toLength: 16, withPad: " ", startingAt: 0) + "       n  accuracy  macro-F1  top-3  triage recall")
+            for slice in slices {
+                lines.append(slice.name.padding(toLength: 16, withPad: " ", startingAt: 0) + String(slice.count).leftPadded(8)
+                    + percent(slice.accuracy).leftPadded(10) + percent(slice.macroF1).leftPadded(10)
+                    + percent(slice.topThreeAccuracy).leftPadded(7) + (slice.triageRecall.map(percent) ?? "-").leftPadded(15))
+            }
         }
         lines.append("")
         lines.append("calibration (confidence of the model's best class)   ECE \(percent(expectedCalibrationError))")

@@ -23,6 +23,12 @@ package struct RoutingModel: Sendable, Codable, Equatable {
     package var triageThreshold: Double
     /// What it was trained on (counts, corpus fingerprint, settings), for reports.
     package var provenance: [String: String]
+    /// Co-handling heads (version 3): `cohandlingWeights[class][feature]` and
+    /// `cohandlingBias[class]` of one binary logistic model per task force, "this problem
+    /// also needs that task force", trained on the two-part examples' `secondary` labels.
+    /// Rows follow `classes`; the triage row is zero. Nil in older model files.
+    package var cohandlingWeights: [[Float]]?
+    package var cohandlingBias: [Float]?
 
     /// The model carried by this binary.
     /// - Throws: ``TaskForcesError`` when none was embedded.
@@ -38,7 +44,10 @@ package struct RoutingModel: Sendable, Codable, Equatable {
         do {
             let model = try JSONDecoder().decode(RoutingModel.self, from: data)
             guard model.weights.count == model.classes.count, model.bias.count == model.classes.count,
-                  model.weights.allSatisfy({ $0.count == model.features.count }), model.idf.count == model.features.count else {
+                  model.weights.allSatisfy({ $0.count == model.features.count }), model.idf.count == model.features.count,
+                  (model.cohandlingWeights == nil) == (model.cohandlingBias == nil),
+                  model.cohandlingWeights.map({ $0.count == model.classes.count && $0.allSatisfy { $0.count == model.features.count } }) ?? true,
+                  model.cohandlingBias.map({ $0.count == model.classes.count }) ?? true else {
                 throw TaskForcesError.modelUnavailable("model file is inconsistent: weight matrix does not match classes × features")
             }
             return model

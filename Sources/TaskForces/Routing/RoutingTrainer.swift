@@ -18,6 +18,13 @@ package struct RoutingTrainer: Sendable {
         package var folds = 4
         package var seed: UInt64 = 0x5EED_2026
         package var triageThreshold = 0.5
+        /// Share of the target given to an example's `secondary` task force (two-part
+        /// problems): the model learns to split its probability between the two, which
+        /// names the co-handling task force and keeps both in the top three.
+        package var secondaryShare: Float = 0.3
+        /// Train the co-handling heads (one binary model per task force on the
+        /// `secondary` labels); off gives a model without them (runner-up rule).
+        package var cohandlingHeads = true
         package init() {}
     }
 
@@ -44,6 +51,7 @@ package struct RoutingTrainer: Sendable {
         let idf = features.map { log((1 + documents) / (1 + Float(documentFrequency[$0]!))) + 1 }
         let vectors = counts.map { RoutingClassifier.vector($0, index: index, idf: idf) }
         let labels = examples.map { classes.firstIndex(of: $0.label)! }
+        let seconds = examples.map { example in example.secondary.flatMap { $0 == example.label ? nil : classes.firstIndex(of: $0) } }
 
         // Calibration: out-of-fold logits for every training example.
         var outOfFold = [[Double]](repeating: [], count: examples.count)
@@ -52,15 +60,30 @@ package struct RoutingTrainer: Sendable {
             let trainIndexes = examples.indices.filter { $0 % folds != fold }
             let heldOut = examples.indices.filter { $0 % folds == fold }
             let (weights, bias) = fit(vectors: trainIndexes.map { vectors[$0] }, labels: trainIndexes.map { labels[$0] },
-                                      classCount: classes.count, featureCount: features.count)
+                                      seconds: trainIndexes.map { seconds[$0] }, classCount: classes.count, featureCount: features.count)
             for example in heldOut {
                 outOfFold[example] = Self.logits(vector: vectors[example], weights: weights, bias: bias)
             }
         }
         let temperature = Self.fitTemperature(logits: outOfFold, labels: labels)
 
-        let (weights, bias) = fit(vectors: vectors, labels: labels, classCount: classes.count, featureCount: features.count)
+        let (weights, bias) = fit(vectors: vectors, labels: labels, seconds: seconds, classCount: classes.count, featureCount: features.count)
         func round(_ value: Float) -> Float { (value * 10_000).rounded() / 10_000 }
+        var cohandling: (weights: [[Float]], bias: [Float])?
+        if settings.cohandlingHeads, seconds.contains(where: { $0 != nil }) {
+            var headWeights: [[Float]] = [], headBias: [Float] = []
+            for (position, label) in classes.enumerated() {
+                guard label != .triage else {
+                    headWeights.append([Float](repeating: 0, count: features.count)); headBias.append(0); continue
+                }
+                // Examples of another task force: does it also need this one?
+                let members = examples.indices.filter { labels[$0] != position && examples[$0].label != .triage }
+                let (weights, bias) = fitBinary(vectors: members.map { vectors[$0] }, positive: members.map { seconds[$0] == position },
+                                                featureCount: features.count, seed: settings.seed &+ UInt64(position))
+                headWeights.append(weights.map(round)); headBias.append(round(bias))
+            }
+            cohandling = (headWeights, headBias)
+        }
         var fingerprint: UInt64 = 0xcbf2_9ce4_8422_2325
         for example in examples {
             for byte in (example.label.rawValue + "\t" + example.text + "\n").utf8 { fingerprint = (fingerprint ^ UInt64(byte)) &* 0x100_0000_01b3 }
@@ -68,7 +91,7 @@ package struct RoutingTrainer: Sendable {
         var perClass: [String] = []
         for label in classes { perClass.append("\(label.rawValue)=\(examples.filter { $0.label == label }.count)") }
         return RoutingModel(
-            version: 2, classes: classes, features: features, idf: idf.map(round),
+            version: cohandling == nil ? 2 : 3, classes: classes, features: features, idf: idf.map(round),
             weights: weights.map { $0.map(round) }, bias: bias.map(round),
             temperature: (temperature * 1000).rounded() / 1000,
             triageThreshold: settings.triageThreshold,
@@ -77,12 +100,17 @@ package struct RoutingTrainer: Sendable {
                 "per_class": perClass.joined(separator: " "),
                 "corpus_fnv1a64": String(fingerprint, radix: 16),
                 "features": String(features.count),
-                "settings": "epochs=\(settings.epochs) lr=\(settings.learningRate) l2=\(settings.l2) min_df=\(settings.minimumDocumentFrequency) folds=\(folds) seed=\(settings.seed)",
+                "settings": "epochs=\(settings.epochs) lr=\(settings.learningRate) l2=\(settings.l2) min_df=\(settings.minimumDocumentFrequency) folds=\(folds) seed=\(settings.seed) secondary_share=\(settings.secondaryShare)",
                 "calibration": "temperature fitted on \(folds)-fold out-of-fold predictions",
-            ])
+                "cohandling": cohandling == nil ? "none (runner-up rule)"
+                    : "one binary head per task force on \(seconds.compactMap { $0 }.count) two-part examples",
+            ],
+            cohandlingWeights: cohandling?.weights, cohandlingBias: cohandling?.bias)
     }
 
-    private func fit(vectors: [[(Int, Float)]], labels: [Int], classCount: Int, featureCount: Int) -> ([[Float]], [Float]) {
+    /// SGD on the softmax cross-entropy; the target of an example is its label, or
+    /// `1 - secondaryShare` on its label and `secondaryShare` on its secondary task force.
+    private func fit(vectors: [[(Int, Float)]], labels: [Int], seconds: [Int?], classCount: Int, featureCount: Int) -> ([[Float]], [Float]) {
         var weights = [[Float]](repeating: [Float](repeating: 0, count: featureCount), count: classCount)
         var bias = [Float](repeating: 0, count: classCount)
         var perClass = [Int](repeating: 0, count: classCount)
@@ -115,12 +143,46 @@ package struct RoutingTrainer: Sendable {
                 var sum: Float = 0
                 for label in 0..<classCount { probabilities[label] = exp(probabilities[label] - top); sum += probabilities[label] }
                 let scale = exampleWeight[labels[example]]
+                let second = seconds[example]
+                let primaryTarget: Float = second == nil ? 1 : 1 - settings.secondaryShare
                 for label in 0..<classCount {
-                    let gradient = (probabilities[label] / sum - (label == labels[example] ? 1 : 0)) * scale
+                    let target: Float = label == labels[example] ? primaryTarget : (label == second ? settings.secondaryShare : 0)
+                    let gradient = (probabilities[label] / sum - target) * scale
                     bias[label] -= rate * gradient
                     for (feature, value) in vector {
                         weights[label][feature] -= rate * (gradient * value + settings.l2 * weights[label][feature])
                     }
+                }
+            }
+        }
+        return (weights, bias)
+    }
+
+    /// Binary logistic regression by SGD, positives and negatives weighted to balance.
+    private func fitBinary(vectors: [[(Int, Float)]], positive: [Bool], featureCount: Int, seed: UInt64) -> ([Float], Float) {
+        var weights = [Float](repeating: 0, count: featureCount)
+        var bias: Float = 0
+        let positives = positive.filter { $0 }.count, negatives = positive.count - positives
+        guard positives > 0, negatives > 0 else { return (weights, positives > 0 ? 4 : -4) }
+        let half = Float(positive.count) / 2
+        let positiveWeight = half / Float(positives), negativeWeight = half / Float(negatives)
+        var random = SplitMix64(seed: seed)
+        var order = Array(vectors.indices)
+        var step: Float = 0
+        for _ in 0..<settings.epochs {
+            for position in stride(from: order.count - 1, to: 0, by: -1) {
+                order.swapAt(position, Int(random.next() % UInt64(position + 1)))
+            }
+            for example in order {
+                let rate = settings.learningRate / (1 + 0.0005 * step)
+                step += 1
+                var logit = bias
+                for (feature, value) in vectors[example] { logit += weights[feature] * value }
+                let probability = 1 / (1 + exp(-logit))
+                let gradient = (probability - (positive[example] ? 1 : 0)) * (positive[example] ? positiveWeight : negativeWeight)
+                bias -= rate * gradient
+                for (feature, value) in vectors[example] {
+                    weights[feature] -= rate * (gradient * value + settings.l2 * weights[feature])
                 }
             }
         }
