@@ -121,9 +121,17 @@ package enum ConsoleApp {
         return (host.isEmpty ? "127.0.0.1" : host, port)
     }
 
-    /// Whether `host` is a loopback address (only this machine can reach it).
+    /// Whether `host` is a loopback address (only this machine can reach it): `localhost`,
+    /// an IPv4 address in 127.0.0.0/8 or `::1`. A name such as `127.example.com` is not.
     package static func isLoopback(_ host: String) -> Bool {
-        host == "localhost" || host == "::1" || host.hasPrefix("127.")
+        if host == "localhost" { return true }
+        var v4 = in_addr()
+        if inet_pton(AF_INET, host, &v4) == 1 { return UInt32(bigEndian: v4.s_addr) >> 24 == 127 }
+        var v6 = in6_addr()
+        if inet_pton(AF_INET6, host, &v6) == 1 {
+            return withUnsafeBytes(of: &v6) { bytes in bytes.prefix(15).allSatisfy { $0 == 0 } && bytes[15] == 1 }
+        }
+        return false
     }
 
     /// Refuses plain HTTP on an address other machines can reach, unless told explicitly:

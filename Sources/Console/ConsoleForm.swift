@@ -32,20 +32,23 @@ package struct ConsoleForm: Sendable {
 /// HTML text and attribute escaping, and URL query encoding.
 package enum HTML {
     /// Escapes `&`, `<`, `>`, `"` and `'`: safe in text and in quoted attributes.
+    ///
+    /// By Unicode scalar, not by `Character`: a quote followed by a combining mark
+    /// (`"\u{301}`) is one grapheme cluster that equals no `"`, yet the browser still reads
+    /// the quote and the attribute would end there.
     package static func escape(_ text: String) -> String {
-        var out = ""
-        out.reserveCapacity(text.utf8.count)
-        for character in text {
-            switch character {
-            case "&": out += "&amp;"
-            case "<": out += "&lt;"
-            case ">": out += "&gt;"
-            case "\"": out += "&quot;"
-            case "'": out += "&#39;"
-            default: out.append(character)
+        var out = String.UnicodeScalarView()
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "&": out.append(contentsOf: "&amp;".unicodeScalars)
+            case "<": out.append(contentsOf: "&lt;".unicodeScalars)
+            case ">": out.append(contentsOf: "&gt;".unicodeScalars)
+            case "\"": out.append(contentsOf: "&quot;".unicodeScalars)
+            case "'": out.append(contentsOf: "&#39;".unicodeScalars)
+            default: out.append(scalar)
             }
         }
-        return out
+        return String(out)
     }
 
     /// Percent-encodes a query value.

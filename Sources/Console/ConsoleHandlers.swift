@@ -45,10 +45,43 @@ struct ConsoleHandlers: Sendable {
         return context.peerAddress
     }
 
-    /// A local path to go back to (never another site: no scheme, no `//`).
+    /// A local path to go back to (never another site: no scheme, no `//`, no backslash,
+    /// which browsers read as `/`, and no control characters, which browsers drop from a
+    /// URL: `/<TAB>/evil.example` would become `//evil.example`).
     static func safeNext(_ next: String?) -> String {
-        guard let next, next.hasPrefix("/"), !next.hasPrefix("//"), !next.hasPrefix("/\\"), !next.contains("\r"), !next.contains("\n") else { return "/" }
+        guard let next, next.hasPrefix("/"), !next.hasPrefix("//"), !next.contains("\\"),
+              !next.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7f }) else { return "/" }
         return next
+    }
+
+    /// Whether a browser's `Origin` names this site: the same host and port as the request's
+    /// `Host` (a port left out is the scheme's default). Another port on the same host is
+    /// another origin.
+    static func sameOrigin(_ origin: String, authority: String) -> Bool {
+        guard let url = URL(string: origin), let scheme = url.scheme?.lowercased(), let originHost = url.host?.lowercased(),
+              !originHost.isEmpty, !authority.isEmpty else { return false }
+        let defaultPort = scheme == "https" ? 443 : scheme == "http" ? 80 : nil
+        func normalized(_ host: String, _ port: Int?) -> String {
+            let bare = host.hasPrefix("[") && host.hasSuffix("]") ? String(host.dropFirst().dropLast()) : host
+            guard let port, port != defaultPort else { return bare }
+            return bare + ":" + String(port)
+        }
+        let lowered = authority.lowercased()
+        var host = lowered
+        var port: Int?
+        if let colon = lowered.lastIndex(of: ":"), !lowered[colon...].contains("]") {
+            guard let number = Int(lowered[lowered.index(after: colon)...]) else { return false }
+            host = String(lowered[..<colon])
+            port = number
+        }
+        return normalized(host, port) == normalized(originHost, url.port)
+    }
+
+    /// A browser names the page a form was sent from: true when that is another origin than ours.
+    /// ("null", sent by privacy settings and sandboxes, names none: the token decides.)
+    func foreignOrigin(_ request: Request) -> Bool {
+        guard let origin = request.headers[.origin], origin != "null" else { return false }
+        return !Self.sameOrigin(origin, authority: request.head.authority ?? "")
     }
 
     /// Reads a form body; refuses it (403, nothing done) without the session's CSRF token,
@@ -60,14 +93,7 @@ struct ConsoleHandlers: Sendable {
 
     func form(_ request: Request, _ context: ConsoleRequestContext) async throws -> FormOutcome {
         var request = request
-        // A browser names the page a form was sent from: refuse any other origin than ours.
-        // ("null", sent by privacy settings and sandboxes, names none: the token decides.)
-        if let origin = request.headers[.origin], origin != "null" {
-            let host = request.head.authority ?? ""
-            guard let originHost = URL(string: origin)?.host, !host.isEmpty, host == originHost || host.hasPrefix(originHost + ":") else {
-                return .refused(refusedForm(request))
-            }
-        }
+        if foreignOrigin(request) { return .refused(refusedForm(request)) }
         let body = try await request.collectBody(upTo: ConsoleApp.maxFormBytes)
         let form = ConsoleForm(encoded: String(buffer: body))
         guard let session = context.session, session.checkCSRF(form["csrf"]) else { return .refused(refusedForm(request)) }
@@ -97,6 +123,20 @@ struct ConsoleHandlers: Sendable {
         return html(pages.message(title: pages.text["error.title"], text: pages.text["error.database"], session: session), status: .serviceUnavailable)
     }
 
+    /// The answer when a session's connection failed: a server that is down or restarting
+    /// is a 503 (the session stays; its connections reconnect by themselves), but a server
+    /// that answers and no longer takes the login's password (changed, login disabled or
+    /// dropped) ends the session: back to the login form, to log in again.
+    func connectionFailed(_ error: PostgresError, _ request: Request, session: ConsoleSession) async -> Response {
+        guard error.code == .connectionFailed, await sessions.credentialsRefused(error) else {
+            return databaseUnavailable(request, session: session)
+        }
+        await sessions.logout(session.id)
+        var response = redirect("/login?relogin=1")
+        response.setCookie(cookie(sessionCookie, "", maxAge: 0))
+        return response
+    }
+
     // MARK: Login and logout
 
     func loginForm(_ request: Request, _ context: ConsoleRequestContext, message: String? = nil, isError: Bool = true,
@@ -106,6 +146,7 @@ struct ConsoleHandlers: Sendable {
         var note = message
         if note == nil, query.get("expired") != nil { note = pages.text["login.expired"] }
         if note == nil, query.get("bye") != nil { note = pages.text["login.loggedOut"] }
+        if note == nil, query.get("relogin") != nil { note = pages.text["login.relogin"] }
         let token = ConsoleSessions.randomToken()
         let next = Self.safeNext(query.get("next"))
         var response = html(pages.login(csrf: token, message: note, isError: isError && query.get("bye") == nil, username: username, next: next), status: status)
@@ -118,6 +159,7 @@ struct ConsoleHandlers: Sendable {
         let text = ConsoleText(language(request))
         let body = try await request.collectBody(upTo: ConsoleApp.maxFormBytes)
         let form = ConsoleForm(encoded: String(buffer: body))
+        if foreignOrigin(request) { return refusedForm(request) }
         // The login form's CSRF token is a double-submit: the form's field equals the cookie set with the form.
         guard let expected = request.cookies[loginCookie]?.value, let given = form["csrf"],
               ConsoleSessions.constantTimeEqual(Array(expected.utf8), Array(given.utf8)) else {
@@ -139,6 +181,8 @@ struct ConsoleHandlers: Sendable {
             var response = loginForm(request, context, message: text["login.limited"], username: user, status: .tooManyRequests)
             response.headers[.retryAfter] = "60"
             return response
+        case .unavailable:
+            return loginForm(request, context, message: text["error.database"], username: user, status: .serviceUnavailable)
         }
     }
 
@@ -182,8 +226,11 @@ struct ConsoleHandlers: Sendable {
                  session.identity.officerOf.isEmpty ? [] : try await CaseworkInbox.requests(limit: 50, on: connection))
             }
             return html(pages(request).inbox(session: session, inbox: inbox, requests: requests, query: query, now: Date(), flash: session.takeFlash()))
+        } catch let error as PostgresError where error.isDataError && query.after != nil {
+            // A cursor edited by hand (not a time): the first page instead of a 500.
+            return redirect(query.path(after: nil))
         } catch let error as PostgresError where error.isConnectionError {
-            return databaseUnavailable(request, session: session)
+            return await connectionFailed(error, request, session: session)
         }
     }
 
@@ -206,7 +253,7 @@ struct ConsoleHandlers: Sendable {
             }
             return html(pages.casePage(session: session, record: record, draft: draft, now: Date(), flash: session.takeFlash()))
         } catch let error as PostgresError where error.isConnectionError {
-            return databaseUnavailable(request, session: session)
+            return await connectionFailed(error, request, session: session)
         }
     }
 
@@ -257,6 +304,8 @@ struct ConsoleHandlers: Sendable {
             session.setFlash(text["action.done"] + result.message)
             // A case returned to triage leaves an officer's sight: back to the inbox.
             if action == "return", !session.identity.dispatcher, !session.identity.leader { back = "/" }
+        } catch let error as PostgresError where error.code == .connectionFailed {
+            return await connectionFailed(error, request, session: session)
         } catch {
             session.setFlash(describe(error, text: text), isError: true)
         }
@@ -274,7 +323,7 @@ struct ConsoleHandlers: Sendable {
             let entries = try await session.pool.withConnection { try await TriageDesk.entries(limit: 100, classifier: classifier, on: $0) }
             return html(pages.triage(session: session, entries: entries, flash: session.takeFlash()))
         } catch let error as PostgresError where error.isConnectionError {
-            return databaseUnavailable(request, session: session)
+            return await connectionFailed(error, request, session: session)
         }
     }
 
@@ -295,6 +344,8 @@ struct ConsoleHandlers: Sendable {
                 try await lifecycle.reroute(id, to: target, reason: "assigned from triage (console)", actor: session.identity.login, on: connection)
             }
             session.setFlash(text["action.done"] + "#\(id) → \(text.taskForce(target.rawValue))")
+        } catch let error as PostgresError where error.code == .connectionFailed {
+            return await connectionFailed(error, request, session: session)
         } catch {
             session.setFlash(describe(error, text: text), isError: true)
         }
@@ -311,7 +362,7 @@ struct ConsoleHandlers: Sendable {
             let view = try await session.pool.withConnection { try await ConsoleLeaderView.read(on: $0) }
             return html(pages.leader(session: session, view: view, now: Date(), flash: session.takeFlash()))
         } catch let error as PostgresError where error.isConnectionError {
-            return databaseUnavailable(request, session: session)
+            return await connectionFailed(error, request, session: session)
         }
     }
 

@@ -87,7 +87,12 @@ package final class ConsoleSession: Sendable {
 ///   case, or at logout; its connections are closed then.
 /// - Failed logins are counted per login at one client and per client; past
 ///   ``failureLimit`` within ``failureWindow`` further tries are refused without asking
-///   the database. At most four logins are checked at once.
+///   the database. Per login over all clients the limit is ``loginFailureLimit`` (higher,
+///   so a stranger slows a login down rather than locking it out at once, but guesses
+///   spread over many addresses are bounded too). The table of failures is bounded: past
+///   ``failureRecordLimit`` keys the stalest go first. At most four logins are checked at once.
+/// - A login the server does not answer for (down, restarting) is ``LoginOutcome/unavailable``,
+///   not a failure.
 /// - The server must have checked the password (a `trust` rule would accept any), and
 ///   superusers are refused. Passwords are never logged or kept outside the session's pool.
 package final class ConsoleSessions: Sendable {
@@ -100,12 +105,17 @@ package final class ConsoleSessions: Sendable {
         case notCaseworker
         /// Too many recent failures for this login or client, or too many checks at once.
         case limited
+        /// The server did not answer (down, restarting): nothing is known of the password,
+        /// so nothing is counted.
+        case unavailable
     }
 
     package let idleTimeout: Duration
     package let maxLifetime: Duration
     package let failureLimit: Int
     package let failureWindow: Duration
+    /// Failed logins of one login over all clients within `failureWindow` before refusing outright.
+    package let loginFailureLimit: Int
     /// Sessions kept at most (the least recently used goes first).
     package let maxSessions: Int
     /// Sessions per login at most (its oldest goes first).
@@ -129,9 +139,11 @@ package final class ConsoleSessions: Sendable {
     ///   - maxSessions: sessions kept at most.
     ///   - sessionsPerLogin: sessions of one login at most.
     ///   - connectionsPerSession: connections each session may hold.
+    ///   - loginFailureLimit: failed logins of one login over all clients within `failureWindow`
+    ///     before refusing outright (four times `failureLimit` unless given).
     package init(server: PostgresConfiguration, idleTimeout: Duration = .seconds(30 * 60), maxLifetime: Duration = .seconds(12 * 3600),
                  failureLimit: Int = 5, failureWindow: Duration = .seconds(60), maxSessions: Int = 200, sessionsPerLogin: Int = 4,
-                 connectionsPerSession: Int = 2) {
+                 connectionsPerSession: Int = 2, loginFailureLimit: Int? = nil) {
         var server = server
         server.applicationName = "console"
         server.connectTimeoutSeconds = 5
@@ -140,6 +152,7 @@ package final class ConsoleSessions: Sendable {
         self.maxLifetime = maxLifetime
         self.failureLimit = failureLimit
         self.failureWindow = failureWindow
+        self.loginFailureLimit = max(failureLimit, loginFailureLimit ?? 4 * failureLimit)
         self.maxSessions = max(1, maxSessions)
         self.sessionsPerLogin = max(1, sessionsPerLogin)
         self.connectionsPerSession = max(1, connectionsPerSession)
@@ -176,7 +189,7 @@ package final class ConsoleSessions: Sendable {
             for old in evicted { await old.close() }
         case .refused:
             recordFailure(user: user, client: client, now: now)
-        case .notCaseworker, .limited:
+        case .notCaseworker, .limited, .unavailable:
             break
         }
         return outcome
@@ -261,8 +274,18 @@ package final class ConsoleSessions: Sendable {
             return .accepted(ConsoleSession(identity: identity, pool: pool, now: now))
         } catch {
             await pool.close()
-            return .refused
+            return await credentialsRefused(error) ? .refused : .unavailable
         }
+    }
+
+    /// Whether `error`, from a session's (or a login's) connections, means the server
+    /// refused the login's credentials (password changed, login disabled or dropped), as
+    /// opposed to a server that is down or restarting: the connection could not be opened,
+    /// yet the server answers.
+    package func credentialsRefused(_ error: any Error) async -> Bool {
+        guard let error = error as? PostgresError else { return true }
+        guard error.code == .connectionFailed else { return !error.isConnectionError }
+        return await PostgresConnection.serverAcceptsConnections(server)
     }
 
     private func isLimited(user: String, client: String?, now: ContinuousClock.Instant) -> Bool {
@@ -271,7 +294,7 @@ package final class ConsoleSessions: Sendable {
             for key in Self.keys(user: user, client: client) {
                 let recent = (table[key] ?? []).filter { now - $0 < failureWindow }
                 table[key] = recent.isEmpty ? nil : recent
-                if recent.count >= failureLimit { limited = true }
+                if recent.count >= (key.hasPrefix("login:") ? loginFailureLimit : failureLimit) { limited = true }
             }
             return limited
         }
@@ -279,19 +302,32 @@ package final class ConsoleSessions: Sendable {
 
     private func recordFailure(user: String, client: String?, now: ContinuousClock.Instant) {
         failures.withLock { table in
-            if table.count > Self.failureRecordLimit {
-                table = table.filter { _, times in times.contains { now - $0 < failureWindow } }
-                if table.count > Self.failureRecordLimit { table.removeAll() }
-            }
             for key in Self.keys(user: user, client: client) { table[key, default: []].append(now) }
+            guard table.count > Self.failureRecordLimit else { return }
+            // Bounded: forget what is past the window, then the keys whose last failure is
+            // the oldest (never everything at once, which would lift every limit).
+            table = table.filter { _, times in times.contains { now - $0 < failureWindow } }
+            // Down to nine tenths, so that the sort runs once per thousand failures, not each time.
+            let excess = table.count - Self.failureRecordLimit * 9 / 10
+            if table.count > Self.failureRecordLimit {
+                for (key, _) in table.sorted(by: { ($0.value.last ?? now) < ($1.value.last ?? now) }).prefix(excess) { table[key] = nil }
+            }
         }
     }
 
-    /// Per login at one client and per client: guesses from one address are slowed down,
-    /// while a stranger elsewhere cannot lock a login out for everyone.
+    /// Failed logins kept (keys of the failure table) at most.
+    package var failureRecords: Int { failures.withLock { $0.count } }
+
+    /// Per login at one client, per client, and per login over all clients (with the higher
+    /// ``loginFailureLimit``): guesses from one address are slowed down at once, guesses
+    /// spread over many addresses soon after, while a stranger elsewhere cannot lock a login
+    /// out for everyone at the first few tries. A login name is counted by its first 64 bytes
+    /// (PostgreSQL's names are shorter), so a key's size is bounded.
     private static func keys(user: String, client: String?) -> [String] {
+        let user = user.utf8.count <= 64 ? user : String(decoding: user.utf8.prefix(64), as: UTF8.self)
+        let client = client.map { $0.utf8.count <= 64 ? $0 : String(decoding: $0.utf8.prefix(64), as: UTF8.self) }
         guard let client else { return ["user:" + user] }
-        return ["user:" + user + "@" + client, "client:" + client]
+        return ["user:" + user + "@" + client, "client:" + client, "login:" + user]
     }
 
     /// 256 random bits from the system's generator, base64url without padding (cookie-safe).

@@ -64,6 +64,7 @@ package struct ConsoleText: Sendable {
         "login.limited": ("失败次数过多，请一分钟后再试。", "Too many failed logins; try again in a minute."),
         "login.expired": ("会话已过期，请重新登录。", "Your session ended; please log in again."),
         "login.loggedOut": ("已退出登录。", "You are logged out."),
+        "login.relogin": ("数据库不再接受此登录的密码（可能已更改），请重新登录。", "The database no longer accepts this login's password (changed?): log in again."),
         "csrf.refused": ("表单已失效（缺少或错误的校验码），请刷新页面后重试。", "The form was refused (missing or wrong CSRF token); reload the page and try again."),
         "inbox.title": ("待办案件", "Inbox"),
         "inbox.empty": ("没有符合条件的案件。", "No cases match."),

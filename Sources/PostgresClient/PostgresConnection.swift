@@ -250,13 +250,12 @@ public actor PostgresConnection {
 
     // MARK: Connection management
 
-    func open() throws {
-        guard !isClosed else { throw PostgresError(code: .closed, message: "the connection was closed") }
-        let timeout = String(configuration.connectTimeoutSeconds)
-        // Settings before `dbname` are defaults the connection string may override;
-        // the ones after it override the string.
+    /// The keywords and values `PQconnectdbParams` and `PQpingParams` get (with `expand_dbname`):
+    /// settings before `dbname` are defaults the connection string may override; the ones
+    /// after it override the string.
+    private static func connectionParameters(_ configuration: PostgresConfiguration) -> (keywords: [String], values: [String]) {
         var keywords = ["application_name", "connect_timeout", "dbname", "client_encoding"]
-        var values = [configuration.applicationName, timeout, configuration.connectionString, "UTF8"]
+        var values = [configuration.applicationName, String(configuration.connectTimeoutSeconds), configuration.connectionString, "UTF8"]
         if let database = configuration.database {
             keywords.append("dbname")
             values.append(database)
@@ -269,6 +268,34 @@ public actor PostgresConnection {
             keywords.append("password")
             values.append(password)
         }
+        return (keywords, values)
+    }
+
+    /// Whether a server answers at `configuration`'s address and accepts connections,
+    /// whatever its login and password (`PQpingParams`). After a failed connect it tells
+    /// "the server is down or starting" (false) from "the server refused these
+    /// credentials" (true). Runs on a thread of its own, like every libpq call here.
+    public static func serverAcceptsConnections(_ configuration: PostgresConfiguration) async -> Bool {
+        let probe = PostgresConnection(configuration: configuration)
+        let accepts = await probe.ping()
+        await probe.close()
+        return accepts
+    }
+
+    private func ping() -> Bool {
+        guard configuration.connectionStringParses else { return false }
+        let (keywords, values) = Self.connectionParameters(configuration)
+        let answer = withCStringArray(keywords + [nil]) { keys in
+            withCStringArray(values.map(Optional.some) + [nil]) { vals in
+                PQpingParams(keys, vals, 1)
+            }
+        }
+        return answer == PQPING_OK
+    }
+
+    func open() throws {
+        guard !isClosed else { throw PostgresError(code: .closed, message: "the connection was closed") }
+        let (keywords, values) = Self.connectionParameters(configuration)
         guard configuration.connectionStringParses else {
             throw PostgresError(code: .connectionFailed, message: Self.unparsableConnectionString)
         }
