@@ -102,11 +102,13 @@ struct RoutingModelTests {
 
     @Test("a two-part problem names the second task force for co-handling")
     func twoPartProblem() throws {
-        // A cross-border payment bounced by the bank, and the loan falls due because of it.
-        let decision = try Routing.classifier.classify("我们是外资企业，给境外供应商的跨境付款被银行退回来了，外汇登记说有问题，同时银行贷款下周到期，资金周转不过来，想申请展期")
-        #expect([TaskForce.foreign, .financing].contains(decision.predicted), "\(decision.probabilities)")
-        #expect(decision.secondary().map { [TaskForce.foreign, .financing].contains($0) && $0 != decision.predicted } == true,
-                "\(decision.cohandling)")
+        // A broken investment promise to build a road: the government's promise and the road itself.
+        let decision = try Routing.classifier.classify("区政府招商时承诺给我们修一条进厂道路，三年了路还没修，货车进不来")
+        let pair: Set<TaskForce> = [.credit, .infrastructure]
+        #expect(pair.contains(decision.predicted), "\(decision.probabilities)")
+        #expect(decision.secondary().map { pair.contains($0) && $0 != decision.predicted } == true, "\(decision.cohandling)")
+        // A single-part problem names none.
+        #expect(try Routing.classifier.classify("增值税留抵退税申请两个月了还没到账").secondary() == nil)
     }
 
     @Test("a model without co-handling heads falls back to the runner-up")
