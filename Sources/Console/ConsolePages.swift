@@ -391,7 +391,7 @@ struct ConsolePages {
                 <td data-label="\(e(text["col.enterprise"]))">\(e(entry.enterprise ?? "–"))</td>
                 <td data-label="\(e(text["col.problem"]))">\(e(entry.text.count > 200 ? String(entry.text.prefix(200)) + "…" : entry.text))</td>
                 <td data-label="\(e(text["col.suggestions"]))" class="suggest">
-                <form method="post" action="/triage/\(entry.id)/assign" class="suggest-form">\(csrfField(session))\(buttons)</form>
+                <form method="post" action="/triage/\(entry.id)/assign" class="suggest-form">\(csrfField(session))\(buttons)</form>\(entry.cohandling.map { "<p class=\"muted cohandling\" data-cohandling=\"\($0.rawValue)\">\(e(text["triage.cohandling"])): \(e(text.taskForce($0.rawValue)))</p>" } ?? "")
                 <form method="post" action="/triage/\(entry.id)/assign">\(csrfField(session))\(others) <button type="submit">\(e(text["action.assign"]))</button></form>
                 </td></tr>
                 """

@@ -92,6 +92,7 @@ package struct ConsoleText: Sendable {
         "col.flags": ("督办/催办", "Supervised/chased"),
         "col.suggestions": ("建议专班（分类器前三）", "Suggestions (classifier's top three)"),
         "col.assign": ("分拨", "Assign"),
+        "triage.cohandling": ("建议协办专班", "Suggested co-handling"),
         "clock.left": ("剩余", "left"),
         "clock.over": ("超时", "overdue by"),
         "clock.paused": ("已暂停", "paused"),

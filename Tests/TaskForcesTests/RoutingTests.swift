@@ -107,6 +107,10 @@ struct RoutingModelTests {
         let pair: Set<TaskForce> = [.credit, .infrastructure]
         #expect(pair.contains(decision.predicted), "\(decision.probabilities)")
         #expect(decision.secondary().map { pair.contains($0) && $0 != decision.predicted } == true, "\(decision.cohandling)")
+        // The triage desk asks the same for the task force the operator picks.
+        #expect(decision.cohandlingPartner(of: decision.predicted) == decision.secondary())
+        #expect(decision.cohandlingPartner(of: .triage) == nil)
+        for lead in TaskForce.departments { #expect(decision.cohandlingPartner(of: lead) != lead) }
         // A single-part problem names none.
         #expect(try Routing.classifier.classify("增值税留抵退税申请两个月了还没到账").secondary() == nil)
     }

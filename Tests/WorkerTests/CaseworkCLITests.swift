@@ -114,7 +114,7 @@ struct CaseworkCLITests {
 }
 
 extension CaseworkCLITests {
-    @Test("the triage desk lists each case with the classifier's three most probable task forces")
+    @Test("the triage desk lists each case with the classifier's three most probable task forces, and a co-handling partner when it names one")
     func triageSuggestions() async throws {
         let ledger = try await Ledger.make("e2e_triage_suggestions")
         defer { Task { await ledger.close() } }
@@ -123,8 +123,12 @@ extension CaseworkCLITests {
         let list = try Self.dispatcher(["triage", "list"], as: desk)
         #expect(list.status == 0, "\(list.output)")
         let line = try #require(list.stdout.split(separator: "\n").first { $0.hasPrefix("\(id)\t") }, "\(list.output)")
-        let suggested = try #require(line.split(separator: "\t").last)
-        #expect(suggested.hasPrefix("suggested: "))
+        let fields = line.split(separator: "\t")
+        let suggested = try #require(fields.first { $0.hasPrefix("suggested: ") }, "\(line)")
+        // After the suggestions, at most a co-handling partner of the first one.
+        if let last = fields.last, last != suggested {
+            #expect(last.hasPrefix("co-handling: ") && TaskForce(rawValue: String(last.dropFirst("co-handling: ".count))) != nil, "\(line)")
+        }
         let names = suggested.dropFirst("suggested: ".count).split(separator: ",").map { $0.split(separator: " ").first.map(String.init) ?? "" }
         #expect(names.count == 3 && Set(names).count == 3 && !names.contains("triage"), "\(line)")
         #expect(names.allSatisfy { TaskForce(rawValue: $0) != nil }, "\(line)")

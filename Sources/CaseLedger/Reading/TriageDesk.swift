@@ -15,20 +15,29 @@ package struct TriageEntry: Sendable {
     package var confidence: Double?
     /// The classifier's three best task forces, most probable first (empty when the text cannot be classified).
     package var suggestions: [(taskForce: TaskForce, probability: Double)]
+    /// The task force that should co-handle with the first suggestion, when the
+    /// classifier's co-handling heads name one (`RoutingDecision.cohandlingPartner`).
+    package var cohandling: TaskForce?
 }
 
 package enum TriageDesk {
     /// The oldest `limit` cases waiting in triage, with suggestions.
     package static func entries(limit: Int, classifier: RoutingClassifier, on connection: PostgresConnection) async throws -> [TriageEntry] {
         try await CaseOperations.triageBacklog(limit: limit, on: connection).map { row in
-            TriageEntry(id: row.id, receivedAt: row.receivedAt, enterprise: row.enterprise, text: row.text, confidence: row.confidence,
-                        suggestions: suggestions(for: row.text, classifier: classifier))
+            let advice = advice(for: row.text, classifier: classifier)
+            return TriageEntry(id: row.id, receivedAt: row.receivedAt, enterprise: row.enterprise, text: row.text, confidence: row.confidence,
+                               suggestions: advice.suggestions, cohandling: advice.cohandling)
         }
     }
 
-    /// The classifier's three most probable task forces for `text` (triage itself excluded).
-    package static func suggestions(for text: String, classifier: RoutingClassifier) -> [(taskForce: TaskForce, probability: Double)] {
-        (try? classifier.classify(text).top(3, excluding: [.triage])) ?? []
+    /// The classifier's three most probable task forces for `text` (triage itself
+    /// excluded), and the co-handling partner of the first; nothing when the text
+    /// cannot be classified.
+    package static func advice(for text: String, classifier: RoutingClassifier)
+        -> (suggestions: [(taskForce: TaskForce, probability: Double)], cohandling: TaskForce?) {
+        guard let decision = try? classifier.classify(text) else { return ([], nil) }
+        let suggestions = decision.top(3, excluding: [.triage])
+        return (suggestions, suggestions.first.flatMap { decision.cohandlingPartner(of: $0.taskForce) })
     }
 }
 

@@ -260,7 +260,8 @@ struct TriageCommand: AsyncParsableCommand {
                     let text = entry.text.replacingOccurrences(of: "\n", with: " ")
                     let suggestions = entry.suggestions.isEmpty ? "-"
                         : entry.suggestions.map { "\($0.taskForce.rawValue) \(String(format: "%.2f", $0.probability))" }.joined(separator: ", ")
-                    print("\(entry.id)\t\(formatDate(entry.receivedAt))\t\(entry.enterprise ?? "-")\t\(text.count > 80 ? String(text.prefix(80)) + "…" : text)\tsuggested: \(suggestions)")
+                    let partner = entry.cohandling.map { "\tco-handling: \($0.rawValue)" } ?? ""
+                    print("\(entry.id)\t\(formatDate(entry.receivedAt))\t\(entry.enterprise ?? "-")\t\(text.count > 80 ? String(text.prefix(80)) + "…" : text)\tsuggested: \(suggestions)\(partner)")
                 }
                 print("assign with: dispatcher triage assign ID --to TASK_FORCE")
             }

@@ -54,16 +54,25 @@ package struct RoutingDecision: Sendable, Equatable {
     /// ``runnerUpMinimum``). A suggestion for co-handling (docs/casework.md), never a second route.
     package func secondary(minimum: Double? = nil) -> TaskForce? {
         guard predicted != .triage else { return nil }
+        return cohandlingPartner(of: predicted, minimum: minimum)
+    }
+
+    /// The task force that should co-handle with `lead` (the route, or the task force an
+    /// operator picks at the triage desk): the surest other co-handling head at `minimum`
+    /// (default ``secondaryMinimum``); without heads, the runner-up after `lead`.
+    package func cohandlingPartner(of lead: TaskForce, minimum: Double? = nil) -> TaskForce? {
+        guard lead != .triage else { return nil }
         if !cohandling.isEmpty {
             let order = TaskForce.allCases
-            let candidates = cohandling.filter { $0.key != predicted && $0.key != .triage }
+            let candidates = cohandling.filter { $0.key != lead && $0.key != .triage }
                 .sorted { $0.value != $1.value ? $0.value > $1.value : order.firstIndex(of: $0.key)! < order.firstIndex(of: $1.key)! }
             guard let best = candidates.first, best.value >= (minimum ?? Self.secondaryMinimum) else { return nil }
             return best.key
         }
-        let candidates = top(2, excluding: [.triage])
-        guard candidates.count == 2, candidates[0].taskForce == predicted, candidates[1].probability >= (minimum ?? Self.runnerUpMinimum) else { return nil }
-        return candidates[1].taskForce
+        let candidates = top(2, excluding: [.triage, lead])
+        guard let runnerUp = candidates.first, runnerUp.probability >= (minimum ?? Self.runnerUpMinimum),
+              (probabilities[lead] ?? 0) >= runnerUp.probability else { return nil }
+        return runnerUp.taskForce
     }
 }
 
