@@ -215,3 +215,19 @@ private struct SplitMix: RandomNumberGenerator {
         return z ^ (z >> 31)
     }
 }
+
+@Suite("Explanation terms")
+struct ExplanationTermTests {
+    @Test("the byte search for terms inside chosen terms answers as Foundation's contains")
+    func containsIsFoundations() {
+        let names = Routing.classifier.model.features.filter { !$0.hasPrefix("l:") && !$0.hasPrefix("#") }
+            .map { $0.hasPrefix("w:") ? String($0.dropFirst(2)) : $0 }
+        let sample = names.enumerated().filter { $0.offset % 53 == 0 }.map(\.element)
+            + ["退税", "税", "tax refund", "tax", "refund", "", "é", "e\u{301}", "café", "ﬁ", "fi", "Tax"]
+        for haystack in sample {
+            for needle in sample.prefix(120) + [String(haystack.prefix(1)), String(haystack.suffix(2))] {
+                #expect(RoutingClassifier.contains(haystack, needle) == haystack.contains(needle), "\(haystack) ⊇ \(needle)")
+            }
+        }
+    }
+}

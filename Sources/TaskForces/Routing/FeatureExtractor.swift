@@ -150,10 +150,15 @@ package struct FeatureTable: Sendable {
             if entry == 0 { return nil }
             if slotHashes[slot] == hash {
                 let id = Int(entry - 1)
-                let found = arena.withUnsafeBufferPointer { arena in
-                    arena[offsets[id]..<offsets[id + 1]].elementsEqual(key)
+                let start = offsets[id], count = offsets[id + 1] - start
+                if count == key.count {
+                    let found = arena.withUnsafeBufferPointer { arena in
+                        var index = 0
+                        while index < count && arena[start + index] == key[index] { index += 1 }
+                        return index == count
+                    }
+                    if found { return id }
                 }
-                if found { return id }
             }
             slot = (slot + 1) & mask
         }

@@ -183,7 +183,7 @@ package final class RoutingClassifier: Sendable {
         var terms: [WeightedTerm] = []
         for (term, weight) in contributions where terms.count < 6 {
             // Skip a term already covered by a longer chosen one (e.g. 退 inside 退税).
-            if seen.contains(where: { $0.contains(term) }) { continue }
+            if seen.contains(where: { Self.contains($0, term) }) { continue }
             seen.insert(term)
             terms.append(WeightedTerm(term: term, weight: (weight * 1000).rounded() / 1000))
         }
@@ -213,6 +213,26 @@ package final class RoutingClassifier: Sendable {
         let exps = scaled.map { exp($0 - top) }
         let sum = exps.reduce(0, +)
         return exps.map { $0 / sum }
+    }
+
+    /// `haystack.contains(needle)` (Foundation's), by bytes when both are ASCII and CJK
+    /// ideographs only — where each character is one scalar and equal means equal bytes.
+    package static func contains(_ haystack: String, _ needle: String) -> Bool {
+        guard isPlain(haystack), isPlain(needle) else { return haystack.contains(needle) }
+        let text = Array(haystack.utf8), part = Array(needle.utf8)
+        guard !part.isEmpty else { return haystack.contains(needle) }
+        guard text.count >= part.count else { return false }
+        for start in 0...(text.count - part.count) where text[start] == part[0] {
+            var index = 1
+            while index < part.count && text[start + index] == part[index] { index += 1 }
+            if index == part.count { return true }
+        }
+        return false
+    }
+
+    /// Printable ASCII and CJK Unified Ideographs (with Extension A) only.
+    static func isPlain(_ text: String) -> Bool {
+        text.unicodeScalars.allSatisfy { (0x20...0x7E).contains($0.value) || (0x4E00...0x9FFF).contains($0.value) || (0x3400...0x4DBF).contains($0.value) }
     }
 
     static func isExplanatory(_ feature: String) -> Bool {
