@@ -37,6 +37,7 @@ struct IntakeJSONTests {
                              rule: "task force tax: 40 h working" + (index % 4 == 0 ? "; WARNING: calendar has no holidays for 2027 (weekends only)" : ""),
                              kind: index % 2 == 0 ? nil : "business_licence", urgent: index % 3 == 0),
                 .classifiedManually(taskForce: TaskForce.allCases[index % TaskForce.allCases.count]),
+                .enqueued(job: Int64(index) * 7_919 + 1, queue: TaskForce.allCases[index % TaskForce.allCases.count].rawValue, level: index % 3),
             ]
             for event in events {
                 let (fast, reference) = CaseIntake.eventJSONs(event)
@@ -54,6 +55,7 @@ struct IntakeJSONTests {
                 .classified(taskForce: .tax, predicted: .triage, confidence: 0, terms: terms, triageReason: text),
                 .classified(taskForce: .tax, predicted: .tax, confidence: 1, terms: [], triageReason: nil),
                 .deadlineSet(dueAt: Date(), warnAt: Date(), rule: text, kind: text, urgent: true),
+                .enqueued(job: Int64.max, queue: text, level: 0),
             ]
             for event in events {
                 let (fast, reference) = CaseIntake.eventJSONs(event)
@@ -61,6 +63,43 @@ struct IntakeJSONTests {
             }
             let (fast, reference) = CaseIntake.termsJSONs(terms)
             #expect(fast == reference)
+        }
+    }
+}
+
+@Suite("Intake events in the ledger")
+struct IntakeLedgerEventTests {
+    @Test("a batch's events are stored in order, each equal as jsonb to LedgerEvent's own JSON")
+    func storedEventsAreTheReference() async throws {
+        let fixture = try await LedgerFixture.make("intake-events")
+        defer { Task { await fixture.close() } }
+        let texts = ["增值税留抵退税申请两个月了还没到账", "區政府拖欠我們的工程款三百萬元已經兩年了", "Our work permit for a foreign engineer expired",
+                     "隔壁邻居装修太吵了", "A/B \"quoted\" path\\name\nnext line"]
+        let inputs = texts.enumerated().map { index, text in
+            CaseInput(text: text, enterprise: index == 3 ? nil : "enterprise \(index)", contact: nil, channel: .hotline,
+                      externalID: index == 1 ? nil : "json-\(index)", kind: nil, taskForce: index == 4 ? .legal : nil, urgent: index == 2, receivedAt: nil)
+        }
+        let prepared = try inputs.map { try Shared.intake.prepare($0) }
+        let outcomes = try await fixture.connection.transaction { try await Shared.intake.store(prepared, on: $0) }
+        for (case_, outcome) in zip(prepared, outcomes) {
+            var expected: [(String, LedgerEvent)] = [
+                ("received", .received(channel: case_.input.channel, externalID: case_.input.externalID, enterprise: case_.input.enterprise, language: case_.language.rawValue)),
+                ("classified", case_.decision.map { .classified(taskForce: $0.taskForce, predicted: $0.predicted, confidence: ($0.confidence * 1000).rounded() / 1000,
+                                                                 terms: $0.terms, triageReason: $0.triageReason) } ?? .classifiedManually(taskForce: case_.taskForce)),
+                ("deadline_set", .deadlineSet(dueAt: case_.deadline.dueAt, warnAt: case_.deadline.warnAt, rule: case_.deadline.rule, kind: case_.kind, urgent: case_.input.urgent)),
+            ]
+            if let job = outcome.jobID { expected.append(("enqueued", .enqueued(job: job, queue: case_.taskForce.rawValue, level: 0))) }
+            let rows = try await fixture.connection.query(
+                "SELECT type, data::text AS data FROM case_events WHERE case_id = $1 ORDER BY id", outcome.caseID)
+            #expect(rows.count == expected.count)
+            for (row, (type, event)) in zip(rows, expected) {
+                #expect(try row.decode("type", as: String.self) == type)
+                let data: String = try row.decode("data")
+                let same = try await fixture.connection.query(
+                    "SELECT $1::jsonb = $2::jsonb AND $1::jsonb::text = $2::jsonb::text", data,
+                    CaseIntake.eventJSONs(event).reference).firstRow().decode(0, as: Bool.self)
+                #expect(same, "\(type): \(data)")
+            }
         }
     }
 }

@@ -24,6 +24,8 @@ package struct PreparedCase: Sendable {
     let classifiedJSON: String
     let deadlineSetJSON: String
     let termsJSON: String
+    /// The text's character bigrams for repeated-demand linking, when it names an enterprise.
+    let shingles: Set<String>?
 
     /// The key that makes taking this case in idempotent: its external id, else its
     /// content key; nil for a case taken in one by one without an external id.
@@ -114,7 +116,8 @@ package final class CaseIntake: Sendable {
             taskForce: taskForce, confidence: decision?.confidence ?? 1, kind: kind, deadline: deadline, receivedAt: receivedAt,
             contentKeySource: input.externalID == nil && input.keyedByContent ? Self.contentKeySource(of: input) : nil,
             receivedJSON: Self.fastJSON(received), classifiedJSON: Self.fastJSON(classified), deadlineSetJSON: Self.fastJSON(deadlineSet),
-            termsJSON: decision.flatMap { IntakeJSON.terms($0.terms) } ?? Self.termsJSON(decision))
+            termsJSON: decision.flatMap { IntakeJSON.terms($0.terms) } ?? Self.termsJSON(decision),
+            shingles: (input.enterprise?.isEmpty ?? true) ? nil : Self.shingles(normalized))
     }
 
     /// What an imported row's content key is the SHA-256 of (computed by the database
@@ -173,7 +176,7 @@ package final class CaseIntake: Sendable {
         for index in pending {
             let prepared = cases[index]
             guard let enterprise = prepared.input.enterprise, !enterprise.isEmpty else { primaries.append(index); continue }
-            let shingles = Self.shingles(prepared.normalizedText)
+            let shingles = prepared.shingles ?? Self.shingles(prepared.normalizedText)
             if let match = openCases[enterprise]?.first(where: { Self.similarity($0.shingles, shingles) >= settings.duplicateSimilarity }) {
                 duplicates.append((index, nil, match.id))
             } else if let match = batchShingles[enterprise]?.first(where: { Self.similarity($0.shingles, shingles) >= settings.duplicateSimilarity }) {
@@ -332,6 +335,8 @@ package final class CaseIntake: Sendable {
             return IntakeJSON.classifiedManually(taskForce: taskForce)
         case let .deadlineSet(dueAt, warnAt, rule, kind, urgent):
             return IntakeJSON.deadlineSet(dueAt: dueAt, warnAt: warnAt, rule: rule, kind: kind, urgent: urgent)
+        case let .enqueued(job, queue, level):
+            return IntakeJSON.enqueued(job: job, queue: queue, level: level)
         default:
             return event.json
         }
@@ -366,25 +371,28 @@ package final class CaseIntake: Sendable {
 /// The ledger events of one intake batch, written in one statement (as ``LedgerBatch``),
 /// taking payloads already made as JSON text by ``CaseIntake/prepare(_:now:normalizer:)``.
 struct IntakeEvents {
-    private var caseIDs: [Int64] = []
-    private var types: [String] = []
-    private var actors: [String] = []
-    private var data: [RawJSON] = []
+    /// `[[case id, "type", payload], …]` as JSON text (``CaseQueries/insertIntakeEvents``).
+    private var json = "["
+    private var count = 0
     let actor: String
 
     init(actor: String) { self.actor = actor }
 
-    mutating func add(_ caseID: Int64, _ type: LedgerEventType, _ json: String) {
-        caseIDs.append(caseID)
-        types.append(type.rawValue)
-        actors.append(actor)
-        data.append(RawJSON(json))
+    mutating func add(_ caseID: Int64, _ type: LedgerEventType, _ payload: String) {
+        json += count == 0 ? "[" : ",["
+        json += String(caseID)
+        json += ","
+        IntakeJSON.string(type.rawValue, into: &json)
+        json += ","
+        json += payload
+        json += "]"
+        count += 1
     }
 
-    mutating func add(_ caseID: Int64, _ event: LedgerEvent) { add(caseID, event.type, event.json) }
+    mutating func add(_ caseID: Int64, _ event: LedgerEvent) { add(caseID, event.type, CaseIntake.fastJSON(event)) }
 
     func write(on connection: PostgresConnection) async throws {
-        guard !caseIDs.isEmpty else { return }
-        try await connection.query(CaseQueries.insertEvents, caseIDs, types, actors, data)
+        guard count > 0 else { return }
+        try await connection.query(CaseQueries.insertIntakeEvents, actor, json + "]")
     }
 }

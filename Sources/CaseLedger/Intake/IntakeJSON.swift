@@ -61,6 +61,13 @@ enum IntakeJSON {
         return out
     }
 
+    static func enqueued(job: Int64, queue: String, level: Int) -> String {
+        var out = "{\"job_id\":" + String(job) + ",\"level\":" + String(level) + ",\"queue\":"
+        string(queue, into: &out)
+        out += "}"
+        return out
+    }
+
     /// `CaseIntake.termsJSON`: sorted keys, slashes escaped.
     static func terms(_ terms: [WeightedTerm]) -> String? {
         var out = ""
