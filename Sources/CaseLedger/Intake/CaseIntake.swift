@@ -24,8 +24,6 @@ package struct PreparedCase: Sendable {
     let classifiedJSON: String
     let deadlineSetJSON: String
     let termsJSON: String
-    /// The text's character bigrams for repeated-demand linking, when it names an enterprise.
-    let shingles: Set<String>?
 
     /// The key that makes taking this case in idempotent: its external id, else its
     /// content key; nil for a case taken in one by one without an external id.
@@ -116,8 +114,7 @@ package final class CaseIntake: Sendable {
             taskForce: taskForce, confidence: decision?.confidence ?? 1, kind: kind, deadline: deadline, receivedAt: receivedAt,
             contentKeySource: input.externalID == nil && input.keyedByContent ? Self.contentKeySource(of: input) : nil,
             receivedJSON: Self.fastJSON(received), classifiedJSON: Self.fastJSON(classified), deadlineSetJSON: Self.fastJSON(deadlineSet),
-            termsJSON: decision.flatMap { IntakeJSON.terms($0.terms) } ?? Self.termsJSON(decision),
-            shingles: (input.enterprise?.isEmpty ?? true) ? nil : Self.shingles(normalized))
+            termsJSON: decision.flatMap { IntakeJSON.terms($0.terms) } ?? Self.termsJSON(decision))
     }
 
     /// What an imported row's content key is the SHA-256 of (computed by the database
@@ -173,10 +170,15 @@ package final class CaseIntake: Sendable {
         var primaries: [Int] = []
         var duplicates: [(index: Int, ofIndex: Int?, ofCase: Int64?)] = []
         var batchShingles: [String: [(index: Int, shingles: Set<String>)]] = [:]
+        // An enterprise with no open case and one row in the batch has nothing to be
+        // compared with: its bigrams are not needed (the outcome is the same without them).
+        var rowsOfEnterprise: [String: Int] = [:]
+        for index in pending { if let enterprise = cases[index].input.enterprise { rowsOfEnterprise[enterprise, default: 0] += 1 } }
         for index in pending {
             let prepared = cases[index]
             guard let enterprise = prepared.input.enterprise, !enterprise.isEmpty else { primaries.append(index); continue }
-            let shingles = prepared.shingles ?? Self.shingles(prepared.normalizedText)
+            if openCases[enterprise] == nil, rowsOfEnterprise[enterprise] == 1 { primaries.append(index); continue }
+            let shingles = Self.shingles(prepared.normalizedText)
             if let match = openCases[enterprise]?.first(where: { Self.similarity($0.shingles, shingles) >= settings.duplicateSimilarity }) {
                 duplicates.append((index, nil, match.id))
             } else if let match = batchShingles[enterprise]?.first(where: { Self.similarity($0.shingles, shingles) >= settings.duplicateSimilarity }) {
