@@ -103,3 +103,14 @@ struct IntakeLedgerEventTests {
         }
     }
 }
+
+@Suite("Import reader fast paths")
+struct ImportReaderFastPathTests {
+    @Test("fields are trimmed exactly as trimmingCharacters(in: .whitespaces) trims them")
+    func trimming() {
+        for text in IntakeJSONTests.awkward + [" a ", "\ta", "a\u{3000}", "\u{A0}x\u{A0}", " \u{301}x", "x\u{2003}", "\u{200B}x", "企业 ", "  ", "\n"] {
+            #expect(ImportReader.trimmed(text) == text.trimmingCharacters(in: .whitespaces))
+            #expect(Array(ImportReader.trimmed(text).utf8) == Array(text.trimmingCharacters(in: .whitespaces).utf8))
+        }
+    }
+}
