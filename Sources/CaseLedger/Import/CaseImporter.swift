@@ -1,5 +1,7 @@
+import Dispatch
 import Foundation
 import PostgresClient
+import Synchronization
 import TaskForces
 
 /// Counts of one import.
@@ -81,20 +83,40 @@ package struct CaseImporter: Sendable {
             rejects?.write(try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes]) + Data("\n".utf8))
         }
         var summary = ImportSummary()
-        while true {
-            let rows = try reader.nextBatch(limit: batchSize)
-            if rows.isEmpty { break }
+        let preparer = try ParallelPreparer(intake: intake)
+        // While one batch is stored, the next is read and prepared on the other cores.
+        // A read error surfaces after the batches before it are stored, as it did when
+        // reading and storing took turns.
+        var next: Task<(rows: [ImportRow], results: [Result<PreparedCase, any Error>?]), Never>? = nil
+        var readError: (any Error)? = nil
+        func startPreparing() {
+            do {
+                let rows = try reader.nextBatch(limit: batchSize)
+                next = rows.isEmpty ? nil : Task { (rows, await preparer.prepare(rows)) }
+            } catch {
+                next = nil
+                readError = error
+            }
+        }
+        startPreparing()
+        if let readError { throw readError }
+        while let batch = next {
+            let (rows, results) = await batch.value
+            startPreparing()
             var prepared: [PreparedCase] = []
             var goodRows: [ImportRow] = []
-            for row in rows {
+            for (row, result) in zip(rows, results) {
                 switch row.result {
-                case .success(let input):
-                    do {
-                        prepared.append(try intake.prepare(input))
+                case .success:
+                    switch result {
+                    case .success(let one)?:
+                        prepared.append(one)
                         goodRows.append(row)
-                    } catch {
+                    case .failure(let error)?:
                         try reject(row, "line \(row.line): \(error)")
                         summary.rejected += 1
+                    case nil:
+                        preconditionFailure("a good row was not prepared")
                     }
                 case .failure(let error):
                     try reject(row, error.message)
@@ -106,6 +128,7 @@ package struct CaseImporter: Sendable {
             }
             summary.rows += rows.count
             onProgress(summary.rows, reader.bytesRead, reader.totalBytes)
+            if let readError { throw readError }
         }
         return summary
     }
@@ -146,6 +169,42 @@ package struct CaseImporter: Sendable {
             } catch let error as PostgresError where error.isTransient && attempt < 5 {
                 attempt += 1
                 try await Task.sleep(for: .milliseconds(200 * attempt))
+            }
+        }
+    }
+}
+
+/// Prepares a batch's rows (validate, normalise, classify, deadline, event JSON) on all
+/// cores: on threads of its own through `DispatchQueue.concurrentPerform`, never on Swift's
+/// cooperative pool, with one ``TextNormalizer`` per thread (OpenCC converters are not
+/// shared). The results are in row order and the same as preparing the rows one by one.
+final class ParallelPreparer: Sendable {
+    let intake: CaseIntake
+    let normalizers: [TextNormalizer]
+    private let queue = DispatchQueue(label: "case-import.prepare")
+
+    init(intake: CaseIntake, threads: Int = ProcessInfo.processInfo.activeProcessorCount) throws {
+        self.intake = intake
+        normalizers = try (0..<max(1, min(threads, 16))).map { _ in try TextNormalizer() }
+    }
+
+    /// Each row's prepared case or error; nil for a row the reader rejected.
+    func prepare(_ rows: [ImportRow]) async -> [Result<PreparedCase, any Error>?] {
+        let inputs: [CaseInput?] = rows.map { if case .success(let input) = $0.result { input } else { nil } }
+        return await withCheckedContinuation { continuation in
+            queue.async { [intake, normalizers] in
+                let results = Mutex([Result<PreparedCase, any Error>?](repeating: nil, count: inputs.count))
+                let threads = min(normalizers.count, max(1, inputs.count / 16))
+                DispatchQueue.concurrentPerform(iterations: threads) { thread in
+                    let normalizer = normalizers[thread]
+                    var mine: [(Int, Result<PreparedCase, any Error>)] = []
+                    for index in stride(from: thread, to: inputs.count, by: threads) {
+                        guard let input = inputs[index] else { continue }
+                        mine.append((index, Result { try intake.prepare(input, normalizer: normalizer) }))
+                    }
+                    results.withLock { results in for (index, result) in mine { results[index] = result } }
+                }
+                continuation.resume(returning: results.withLock { $0 })
             }
         }
     }

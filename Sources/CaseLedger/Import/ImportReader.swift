@@ -17,6 +17,15 @@ package struct ImportRow: Sendable {
 package final class ImportReader {
     package enum Format: String, Sendable { case jsonl, csv }
 
+    /// `text.trimmingCharacters(in: .whitespaces)`, without a copy when there is nothing to trim.
+    package static func trimmed(_ text: String) -> String {
+        guard let first = text.unicodeScalars.first, let last = text.unicodeScalars.last,
+              !CharacterSet.whitespaces.contains(first), !CharacterSet.whitespaces.contains(last) else {
+            return text.trimmingCharacters(in: .whitespaces)
+        }
+        return text
+    }
+
     package let path: String
     package let format: Format
     private let handle: FileHandle
@@ -311,7 +320,8 @@ package final class ImportReader {
         guard String(validating: bytes, as: UTF8.self) != nil else { return reject("not valid UTF-8; save the file as UTF-8") }
         switch format {
         case .jsonl:
-            if raw.trimmingCharacters(in: .whitespaces).isEmpty { return nil }
+            // As `raw.trimmingCharacters(in: .whitespaces).isEmpty`, without copying the line.
+            if raw.unicodeScalars.allSatisfy({ CharacterSet.whitespaces.contains($0) }) { return nil }
             guard let object = try? JSONSerialization.jsonObject(with: Data(bytes), options: [.fragmentsAllowed]) else {
                 return reject("not valid JSON; each line must be one object like {\"text\": \"…\"}")
             }
@@ -367,10 +377,10 @@ package final class ImportReader {
         if let problem = Self.problem(in: text) { throw CaseError.importProblem("field \"text\": \(problem)", field: "text") }
         var input = CaseInput(text: text, channel: .import)
         input.keyedByContent = true
-        input.enterprise = fields["enterprise"]?.trimmingCharacters(in: .whitespaces)
+        input.enterprise = fields["enterprise"].map(Self.trimmed)
         input.contact = fields["contact"]
-        input.externalID = fields["external_id"]?.trimmingCharacters(in: .whitespaces)
-        input.kind = fields["kind"]?.trimmingCharacters(in: .whitespaces)
+        input.externalID = fields["external_id"].map(Self.trimmed)
+        input.kind = fields["kind"].map(Self.trimmed)
         if let channel = fields["channel"] {
             do { input.channel = try CaseChannel(parsing: channel) } catch { throw CaseError.importProblem("field \"channel\": \(error)", field: "channel") }
         }

@@ -17,6 +17,13 @@ package struct PreparedCase: Sendable {
     /// What the content key hashes (``CaseIntake/contentKeySource(of:)``), for an imported
     /// row without an external id; nil otherwise.
     package let contentKeySource: String?
+    /// The payloads of its intake events and its routing terms as stored (JSON), made here
+    /// rather than in ``CaseIntake/store(_:on:)`` so that a batch's JSON is written on all
+    /// cores with the rest of the preparation, not one case after another in the transaction.
+    let receivedJSON: String
+    let classifiedJSON: String
+    let deadlineSetJSON: String
+    let termsJSON: String
 
     /// The key that makes taking this case in idempotent: its external id, else its
     /// content key; nil for a case taken in one by one without an external id.
@@ -62,7 +69,10 @@ package final class CaseIntake: Sendable {
 
     /// Validates and routes one input without touching the database.
     /// - Throws: ``CaseError`` (or the classifier's ``TaskForcesError`` for the text) naming the field and what to do.
-    package func prepare(_ input: CaseInput, now: Date = Date()) throws -> PreparedCase {
+    /// - Parameters:
+    ///   - normalizer: the normaliser to use instead of the classifier's (one per thread when
+    ///     preparing on many threads: OpenCC converters are not shared).
+    package func prepare(_ input: CaseInput, now: Date = Date(), normalizer: TextNormalizer? = nil) throws -> PreparedCase {
         try RoutingClassifier.validate(input.text)
         // Lengths as PostgreSQL counts them (code points, not grapheme clusters), and no
         // NUL, which PostgreSQL text cannot hold: a row the database would refuse is
@@ -81,7 +91,7 @@ package final class CaseIntake: Sendable {
         if let kind = input.kind, !policy.kindKeys.contains(kind) {
             throw CaseError.invalidInput("unknown kind \"\(kind)\"; use one of: \(policy.kindKeys.joined(separator: ", "))")
         }
-        let normalizer = classifier.textNormalizer
+        let normalizer = normalizer ?? classifier.textNormalizer
         let normalized = normalizer.normalize(input.text)
         let receivedAt = input.receivedAt ?? now
         let decision: RoutingDecision? = input.taskForce == nil ? classifier.classify(normalized: normalized) : nil
@@ -90,10 +100,21 @@ package final class CaseIntake: Sendable {
         let deadline = try policy.deadline(
             taskForce: taskForce.rawValue, kind: taskForce == .triage ? nil : kind, urgent: input.urgent,
             escalationLevel: 0, receivedAt: receivedAt, calendar: calendar)
+        let language = normalizer.script(of: input.text)
+        let received = LedgerEvent.received(channel: input.channel, externalID: input.externalID,
+                                            enterprise: input.enterprise, language: language.rawValue)
+        let classified: LedgerEvent = decision.map {
+            .classified(taskForce: $0.taskForce, predicted: $0.predicted, confidence: Self.rounded($0.confidence),
+                        terms: $0.terms, triageReason: $0.triageReason)
+        } ?? .classifiedManually(taskForce: taskForce)
+        let deadlineSet = LedgerEvent.deadlineSet(dueAt: deadline.dueAt, warnAt: deadline.warnAt, rule: deadline.rule,
+                                                  kind: kind, urgent: input.urgent)
         return PreparedCase(
-            input: input, normalizedText: normalized, language: normalizer.script(of: input.text), decision: decision,
+            input: input, normalizedText: normalized, language: language, decision: decision,
             taskForce: taskForce, confidence: decision?.confidence ?? 1, kind: kind, deadline: deadline, receivedAt: receivedAt,
-            contentKeySource: input.externalID == nil && input.keyedByContent ? Self.contentKeySource(of: input) : nil)
+            contentKeySource: input.externalID == nil && input.keyedByContent ? Self.contentKeySource(of: input) : nil,
+            receivedJSON: Self.fastJSON(received), classifiedJSON: Self.fastJSON(classified), deadlineSetJSON: Self.fastJSON(deadlineSet),
+            termsJSON: decision.flatMap { IntakeJSON.terms($0.terms) } ?? Self.termsJSON(decision))
     }
 
     /// What an imported row's content key is the SHA-256 of (computed by the database
@@ -149,9 +170,14 @@ package final class CaseIntake: Sendable {
         var primaries: [Int] = []
         var duplicates: [(index: Int, ofIndex: Int?, ofCase: Int64?)] = []
         var batchShingles: [String: [(index: Int, shingles: Set<String>)]] = [:]
+        // An enterprise with no open case and one row in the batch has nothing to be
+        // compared with: its bigrams are not needed (the outcome is the same without them).
+        var rowsOfEnterprise: [String: Int] = [:]
+        for index in pending { if let enterprise = cases[index].input.enterprise { rowsOfEnterprise[enterprise, default: 0] += 1 } }
         for index in pending {
             let prepared = cases[index]
             guard let enterprise = prepared.input.enterprise, !enterprise.isEmpty else { primaries.append(index); continue }
+            if openCases[enterprise] == nil, rowsOfEnterprise[enterprise] == 1 { primaries.append(index); continue }
             let shingles = Self.shingles(prepared.normalizedText)
             if let match = openCases[enterprise]?.first(where: { Self.similarity($0.shingles, shingles) >= settings.duplicateSimilarity }) {
                 duplicates.append((index, nil, match.id))
@@ -188,21 +214,13 @@ package final class CaseIntake: Sendable {
             try await connection.query(CaseQueries.setCurrentJobs, Array(jobOfCase.keys), Array(jobOfCase.values))
         }
 
-        var events = LedgerBatch(actor: settings.actor)
+        var events = IntakeEvents(actor: settings.actor)
         for index in primaries {
             guard let id = caseIDs[index] else { continue }
             let prepared = cases[index]
-            events.add(id, .received(channel: prepared.input.channel, externalID: prepared.input.externalID,
-                                     enterprise: prepared.input.enterprise, language: prepared.language.rawValue))
-            if let decision = prepared.decision {
-                events.add(id, .classified(taskForce: decision.taskForce, predicted: decision.predicted,
-                                           confidence: Self.rounded(decision.confidence), terms: decision.terms,
-                                           triageReason: decision.triageReason))
-            } else {
-                events.add(id, .classifiedManually(taskForce: prepared.taskForce))
-            }
-            events.add(id, .deadlineSet(dueAt: prepared.deadline.dueAt, warnAt: prepared.deadline.warnAt,
-                                        rule: prepared.deadline.rule, kind: prepared.kind, urgent: prepared.input.urgent))
+            events.add(id, .received, prepared.receivedJSON)
+            events.add(id, .classified, prepared.classifiedJSON)
+            events.add(id, .deadlineSet, prepared.deadlineSetJSON)
             if let job = jobOfCase[id] {
                 events.add(id, .enqueued(job: job, queue: prepared.taskForce.rawValue, level: 0))
             }
@@ -215,8 +233,7 @@ package final class CaseIntake: Sendable {
             guard let id = caseIDs[duplicate.index],
                   let original = duplicate.ofCase ?? duplicate.ofIndex.flatMap({ caseIDs[$0] }) else { continue }
             let prepared = cases[duplicate.index]
-            events.add(id, .received(channel: prepared.input.channel, externalID: prepared.input.externalID,
-                                     enterprise: prepared.input.enterprise, language: prepared.language.rawValue))
+            events.add(id, .received, prepared.receivedJSON)
             events.add(id, .merged(intoCase: original))
             events.add(original, .repeated(caseID: id, channel: prepared.input.channel, text: prepared.input.text))
             repeatedOriginals.append(original)
@@ -269,7 +286,7 @@ package final class CaseIntake: Sendable {
             rows.map(\.0.input.channel.rawValue), rows.map(\.0.language.rawValue), rows.map(\.0.receivedAt),
             rows.map(\.0.taskForce.rawValue), rows.map { Double($0.0.confidence) },
             rows.map { $0.0.decision == nil ? "manual" : "automatic" },
-            rows.map { RawJSON(Self.termsJSON($0.0.decision)) }, rows.map(\.0.kind), rows.map(\.0.input.urgent),
+            rows.map { RawJSON($0.0.termsJSON) }, rows.map(\.0.kind), rows.map(\.0.input.urgent),
             rows.map { CaseTransition.intakeState(routedTo: $0.0.taskForce, mergedInto: $0.1).rawValue },
             rows.map { $0.1 != nil ? nil : Optional($0.0.deadline.dueAt) }, rows.map { $0.1 != nil ? nil : Optional($0.0.deadline.warnAt) },
             rows.map { $0.1 != nil ? nil : Optional($0.0.deadline.rule) }, rows.map(\.1), rows.map(\.0.contentKeySource))
@@ -299,9 +316,40 @@ package final class CaseIntake: Sendable {
 
     static func termsJSON(_ decision: RoutingDecision?) -> String {
         guard let decision else { return "[]" }
-        let terms = decision.terms.map { ["term": $0.term, "weight": $0.weight] as [String: Any] }
+        return termsJSON(decision.terms)
+    }
+
+    static func termsJSON(_ terms: [WeightedTerm]) -> String {
+        let terms = terms.map { ["term": $0.term, "weight": $0.weight] as [String: Any] }
         let data = (try? JSONSerialization.data(withJSONObject: terms, options: [.sortedKeys])) ?? Data("[]".utf8)
         return String(decoding: data, as: UTF8.self)
+    }
+
+    /// ``LedgerEvent/json`` of an intake event, written by ``IntakeJSON`` (the same bytes).
+    static func fastJSON(_ event: LedgerEvent) -> String {
+        switch event {
+        case let .received(channel, externalID, enterprise, language):
+            return IntakeJSON.received(channel: channel, externalID: externalID, enterprise: enterprise, language: language)
+        case let .classified(taskForce, predicted, confidence, terms, triageReason):
+            return IntakeJSON.classified(taskForce: taskForce, predicted: predicted, confidence: confidence, terms: terms,
+                                         triageReason: triageReason) ?? event.json
+        case let .classifiedManually(taskForce):
+            return IntakeJSON.classifiedManually(taskForce: taskForce)
+        case let .deadlineSet(dueAt, warnAt, rule, kind, urgent):
+            return IntakeJSON.deadlineSet(dueAt: dueAt, warnAt: warnAt, rule: rule, kind: kind, urgent: urgent)
+        case let .enqueued(job, queue, level):
+            return IntakeJSON.enqueued(job: job, queue: queue, level: level)
+        default:
+            return event.json
+        }
+    }
+
+    /// An intake event's JSON written by ``IntakeJSON`` and by ``LedgerEvent/json`` (tests).
+    package static func eventJSONs(_ event: LedgerEvent) -> (fast: String, reference: String) { (fastJSON(event), event.json) }
+
+    /// The routing terms' JSON written by ``IntakeJSON`` and by JSONSerialization (tests).
+    package static func termsJSONs(_ terms: [WeightedTerm]) -> (fast: String?, reference: String) {
+        (IntakeJSON.terms(terms), termsJSON(terms))
     }
 
     static func rounded(_ value: Double) -> Double { (value * 1000).rounded() / 1000 }
@@ -319,5 +367,34 @@ package final class CaseIntake: Sendable {
         if a.isEmpty && b.isEmpty { return 1 }
         let union = a.union(b).count
         return union == 0 ? 0 : Double(a.intersection(b).count) / Double(union)
+    }
+}
+
+/// The ledger events of one intake batch, written in one statement (as ``LedgerBatch``),
+/// taking payloads already made as JSON text by ``CaseIntake/prepare(_:now:normalizer:)``.
+struct IntakeEvents {
+    /// `[[case id, "type", payload], …]` as JSON text (``CaseQueries/insertIntakeEvents``).
+    private var json = "["
+    private var count = 0
+    let actor: String
+
+    init(actor: String) { self.actor = actor }
+
+    mutating func add(_ caseID: Int64, _ type: LedgerEventType, _ payload: String) {
+        json += count == 0 ? "[" : ",["
+        json += String(caseID)
+        json += ","
+        IntakeJSON.string(type.rawValue, into: &json)
+        json += ","
+        json += payload
+        json += "]"
+        count += 1
+    }
+
+    mutating func add(_ caseID: Int64, _ event: LedgerEvent) { add(caseID, event.type, CaseIntake.fastJSON(event)) }
+
+    func write(on connection: PostgresConnection) async throws {
+        guard count > 0 else { return }
+        try await connection.query(CaseQueries.insertIntakeEvents, actor, json + "]")
     }
 }

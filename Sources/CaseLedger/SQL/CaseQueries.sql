@@ -58,6 +58,16 @@ FROM inserted LEFT JOIN input ON inserted.content_key = input.content_key
 INSERT INTO case_events (case_id, type, actor, data)
 SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::jsonb[])
 
+-- name: insertIntakeEvents
+-- index: none (append)
+-- Appends the ledger events of an intake batch, all by actor `$1`, given as one JSON
+-- array of `[case id, type, payload]` in order: one text parameter, where `insertEvents`'
+-- jsonb[] would quote every payload as an array element.
+INSERT INTO case_events (case_id, type, actor, data)
+SELECT (e.value->>0)::bigint, e.value->>1, $1, e.value->2
+FROM jsonb_array_elements($2::jsonb) WITH ORDINALITY AS e(value, n)
+ORDER BY e.n
+
 -- name: setCurrentJobs
 -- index: cases_pkey
 -- Records which job carries each case now.

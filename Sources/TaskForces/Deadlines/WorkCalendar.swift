@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// Working calendar: working hours on working days, weekends, public holidays, and the make-up working days (调休上班) that Chinese holiday notices declare.
 ///
@@ -59,6 +60,9 @@ package struct WorkCalendar: Sendable, Equatable {
     private let holidays: Set<LocalDay>
     private let makeupWorkdays: Set<LocalDay>
     private let gregorian: Calendar
+    /// Each local day's start and working intervals, computed once with Foundation's
+    /// `Calendar` and then reused (deadline arithmetic is per case; see ``WorkingDayCache``).
+    private let dayCache = WorkingDayCache()
 
     /// Parses the `calendar.json` format.
     /// - Parameters:
@@ -161,8 +165,8 @@ package struct WorkCalendar: Sendable, Equatable {
     /// The years from `start` to `end` (inclusive, local time) that the data lists no
     /// holidays for; empty when all are covered.
     package func uncoveredYears(from start: Date, to end: Date) -> [Int] {
-        let first = gregorian.component(.year, from: min(start, end))
-        let last = gregorian.component(.year, from: max(start, end))
+        let first = year(of: min(start, end))
+        let last = year(of: max(start, end))
         return (first...last).filter { !coveredYears.contains($0) }
     }
 
@@ -178,6 +182,75 @@ package struct WorkCalendar: Sendable, Equatable {
     package func addingWorkingTime(_ seconds: TimeInterval, to start: Date) -> Date {
         guard seconds.isFinite else { return seconds > 0 ? .distantFuture : start }
         guard seconds > 0 else { return start }
+        guard var (days, index) = cachedDays(containing: start) else { return uncachedAddingWorkingTime(seconds, to: start) }
+        var remaining = seconds
+        while true {
+            if index >= days.count {
+                guard let more = cachedDays(extendingPast: days) else {
+                    // Past the cache's limit: go on day by day without it.
+                    var dayStart = days[days.count - 1].next
+                    while true {
+                        for period in workingIntervals(ofDayStartingAt: dayStart) where period.end > start {
+                            let from = max(period.start, start)
+                            let available = period.end.timeIntervalSince(from)
+                            if remaining <= available { return from.addingTimeInterval(remaining) }
+                            remaining -= available
+                        }
+                        dayStart = nextDayStart(after: dayStart)
+                    }
+                }
+                days = more
+            }
+            for period in days[index].intervals where period.end > start {
+                let from = max(period.start, start)
+                let available = period.end.timeIntervalSince(from)
+                if remaining <= available { return from.addingTimeInterval(remaining) }
+                remaining -= available
+            }
+            index += 1
+        }
+    }
+
+    /// The working time between two moments: the overlap of `[start, end)` with the working
+    /// periods of working days; 0 when `end` is not after `start`.
+    /// - Parameters:
+    ///   - start: the earlier moment.
+    ///   - end: the later moment.
+    package func workingTime(from start: Date, to end: Date) -> TimeInterval {
+        guard end > start else { return 0 }
+        guard var (days, index) = cachedDays(containing: start) else { return uncachedWorkingTime(from: start, to: end) }
+        var total: TimeInterval = 0
+        while true {
+            if index >= days.count {
+                guard let more = cachedDays(extendingPast: days) else {
+                    // Past the cache's limit: go on day by day without it.
+                    var dayStart = days[days.count - 1].next
+                    while dayStart < end {
+                        for period in workingIntervals(ofDayStartingAt: dayStart) {
+                            let overlap = min(period.end, end).timeIntervalSince(max(period.start, start))
+                            if overlap > 0 { total += overlap }
+                        }
+                        dayStart = nextDayStart(after: dayStart)
+                    }
+                    return total
+                }
+                days = more
+            }
+            let day = days[index]
+            guard day.start < end else { return total }
+            for period in day.intervals {
+                let overlap = min(period.end, end).timeIntervalSince(max(period.start, start))
+                if overlap > 0 { total += overlap }
+            }
+            index += 1
+        }
+    }
+
+    /// ``addingWorkingTime(_:to:)`` computed day by day with Foundation's `Calendar`, without
+    /// the day cache: the reference the cached path is tested against.
+    package func uncachedAddingWorkingTime(_ seconds: TimeInterval, to start: Date) -> Date {
+        guard seconds.isFinite else { return seconds > 0 ? .distantFuture : start }
+        guard seconds > 0 else { return start }
         var remaining = seconds
         var dayStart = gregorian.startOfDay(for: start)
         while true {
@@ -191,12 +264,8 @@ package struct WorkCalendar: Sendable, Equatable {
         }
     }
 
-    /// The working time between two moments: the overlap of `[start, end)` with the working
-    /// periods of working days; 0 when `end` is not after `start`.
-    /// - Parameters:
-    ///   - start: the earlier moment.
-    ///   - end: the later moment.
-    package func workingTime(from start: Date, to end: Date) -> TimeInterval {
+    /// ``workingTime(from:to:)`` without the day cache (the reference of the tests).
+    package func uncachedWorkingTime(from start: Date, to end: Date) -> TimeInterval {
         guard end > start else { return 0 }
         var total: TimeInterval = 0
         var dayStart = gregorian.startOfDay(for: start)
@@ -208,6 +277,77 @@ package struct WorkCalendar: Sendable, Equatable {
             dayStart = nextDayStart(after: dayStart)
         }
         return total
+    }
+
+    /// ``uncoveredYears(from:to:)`` without the day cache (the reference of the tests).
+    package func uncachedUncoveredYears(from start: Date, to end: Date) -> [Int] {
+        let first = gregorian.component(.year, from: min(start, end))
+        let last = gregorian.component(.year, from: max(start, end))
+        return (first...last).filter { !coveredYears.contains($0) }
+    }
+
+    // MARK: Day cache
+
+    /// The cached days and the index of the one containing `instant`, extending the cache
+    /// as needed; nil when `instant` is too far from the cached days to be worth caching.
+    private func cachedDays(containing instant: Date) -> (days: [WorkingDayCache.Day], index: Int)? {
+        let days = dayCache.days
+        if let index = WorkingDayCache.index(of: instant, in: days) { return (days, index) }
+        // Not cached yet: compute the days between the cache and `instant` (or, for an
+        // empty cache or one too far away, start afresh at `instant`'s day).
+        return dayCache.update { days in
+            if let index = WorkingDayCache.index(of: instant, in: days) { return (days, index) }
+            if let first = days.first, instant < first.start,
+               first.start.timeIntervalSince(instant) < WorkingDayCache.maximumGap {
+                var earlier: [WorkingDayCache.Day] = []
+                var dayStart = gregorian.startOfDay(for: instant)
+                while dayStart < first.start {
+                    earlier.append(cachedDay(startingAt: dayStart))
+                    dayStart = earlier[earlier.count - 1].next
+                }
+                guard dayStart == first.start else { return nil }
+                days.insert(contentsOf: earlier, at: 0)
+            } else if let last = days.last, instant >= last.next,
+                      instant.timeIntervalSince(last.next) < WorkingDayCache.maximumGap {
+                while let last = days.last, instant >= last.next { days.append(cachedDay(startingAt: last.next)) }
+            } else {
+                if days.count > WorkingDayCache.maximumDays / 2 { return nil }
+                days = [cachedDay(startingAt: gregorian.startOfDay(for: instant))]
+            }
+            if days.count < WorkingDayCache.chunk {
+                while days.count < WorkingDayCache.chunk { days.append(cachedDay(startingAt: days[days.count - 1].next)) }
+            }
+            guard days.count <= WorkingDayCache.maximumDays, let index = WorkingDayCache.index(of: instant, in: days) else { return nil }
+            return (days, index)
+        }
+    }
+
+    /// The cached days extended by a chunk beyond `seen`'s last day; nil past the cache's size limit.
+    private func cachedDays(extendingPast seen: [WorkingDayCache.Day]) -> [WorkingDayCache.Day]? {
+        guard let lastSeen = seen.last else { return nil }
+        return dayCache.update { days in
+            guard let start = WorkingDayCache.index(of: lastSeen.start, in: days) else { return nil }
+            let wanted = start + 1 + WorkingDayCache.chunk
+            while days.count < wanted {
+                guard days.count < WorkingDayCache.maximumDays else { return nil }
+                days.append(cachedDay(startingAt: days[days.count - 1].next))
+            }
+            // The caller holds indexes into `seen`: give it an array with the same start.
+            guard let offset = WorkingDayCache.index(of: seen[0].start, in: days) else { return nil }
+            return Array(days[offset...])
+        }
+    }
+
+    private func cachedDay(startingAt dayStart: Date) -> WorkingDayCache.Day {
+        WorkingDayCache.Day(
+            start: dayStart, next: nextDayStart(after: dayStart),
+            intervals: workingIntervals(ofDayStartingAt: dayStart), year: gregorian.component(.year, from: dayStart))
+    }
+
+    /// The year (local time) of the day containing `instant`, from the day cache when it can.
+    private func year(of instant: Date) -> Int {
+        if let (days, index) = cachedDays(containing: instant) { return days[index].year }
+        return gregorian.component(.year, from: instant)
     }
 
     // MARK: Private
@@ -360,4 +500,59 @@ package struct WorkCalendar: Sendable, Equatable {
         }
         return days
     }
+}
+
+/// The local days of a ``WorkCalendar`` already computed: each day's first instant, the next
+/// day's, its working periods as absolute intervals (empty on a day off) and its year.
+///
+/// Foundation's `Calendar` arithmetic (`startOfDay`, `date(bySettingHour:…)`,
+/// `component(_:from:)`) cost tens of microseconds a call and intake did it for every case;
+/// the cache does it once per day and answers by binary search. The days are contiguous
+/// (each day's `next` is the following day's `start`), so walking the array is walking the
+/// calendar exactly as the uncached code does, with the same instants. The cache is shared
+/// by copies of the calendar and safe across threads (a lock around the array; readers take
+/// a copy of it, which is a reference count).
+final class WorkingDayCache: Sendable {
+    struct Day: Sendable {
+        let start: Date
+        let next: Date
+        let intervals: [(start: Date, end: Date)]
+        let year: Int
+    }
+
+    /// Days computed at a time when the cache grows.
+    static let chunk = 64
+    /// The cache holds at most this many days (about 27 years); beyond, the uncached path answers.
+    static let maximumDays = 10_000
+    /// An instant further than this from the cached days starts a new cache instead of filling the gap.
+    static let maximumGap: TimeInterval = 3 * 366 * 86_400
+
+    private let state = Mutex<[Day]>([])
+
+    var days: [Day] { state.withLock { $0 } }
+
+    func update<Result>(_ body: (inout [Day]) -> Result?) -> Result? {
+        state.withLock { days in
+            var copy = days
+            guard let result = body(&copy) else { return nil }
+            days = copy
+            return result
+        }
+    }
+
+    /// The index of the day containing `instant`, nil when it is not cached.
+    static func index(of instant: Date, in days: [Day]) -> Int? {
+        guard let first = days.first, let last = days.last, instant >= first.start, instant < last.next else { return nil }
+        var low = 0, high = days.count - 1
+        while low < high {
+            let middle = (low + high + 1) / 2
+            if days[middle].start <= instant { low = middle } else { high = middle - 1 }
+        }
+        return low
+    }
+}
+
+extension WorkingDayCache: Equatable {
+    /// A cache is not part of a calendar's value.
+    static func == (lhs: WorkingDayCache, rhs: WorkingDayCache) -> Bool { true }
 }

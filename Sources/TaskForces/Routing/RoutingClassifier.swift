@@ -86,6 +86,13 @@ package struct WeightedTerm: Sendable, Equatable, Codable {
 package final class RoutingClassifier: Sendable {
     package let model: RoutingModel
     private let index: [String: Int]
+    /// The same names by their UTF-8 bytes, for ``FeatureExtractor/featureCounts(of:table:)``.
+    private let table: FeatureTable
+    /// Per feature, computed once: whether it is shown in explanations, its shown form,
+    /// and its mean weight over the classes.
+    private let explanatory: [Bool]
+    private let displayNames: [String]
+    private let meanWeights: [Float]
     private let normalizer: TextNormalizer
     private let extractor = FeatureExtractor()
     /// Confidence below which the decision is `triage`.
@@ -102,6 +109,15 @@ package final class RoutingClassifier: Sendable {
         var index: [String: Int] = [:]
         for (position, feature) in model.features.enumerated() { index[feature] = position }
         self.index = index
+        table = FeatureTable(model.features)
+        explanatory = model.features.map(Self.isExplanatory)
+        displayNames = model.features.map(Self.display)
+        let classCount = Float(model.classes.count)
+        meanWeights = model.features.indices.map { feature in
+            var mean: Float = 0
+            for row in model.weights { mean += row[feature] }
+            return mean / classCount
+        }
     }
 
     /// The longest text accepted (characters); longer input is an error, not truncated.
@@ -124,10 +140,12 @@ package final class RoutingClassifier: Sendable {
 
     /// Checks the rules every problem text must meet.
     package static func validate(_ text: String) throws {
-        if text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty {
+        // As `trimmingCharacters(in: .whitespacesAndNewlines).isEmpty`, stopping at the first other scalar.
+        if text.unicodeScalars.allSatisfy({ CharacterSet.whitespacesAndNewlines.contains($0) }) {
             throw TaskForcesError.invalidInput("text is empty; describe the problem")
         }
-        if text.count > maximumTextLength {
+        // No more bytes than the limit means no more characters: count only longer texts.
+        if text.utf8.count > maximumTextLength, text.count > maximumTextLength {
             throw TaskForcesError.invalidInput("text has \(text.count) characters; the limit is \(maximumTextLength) — shorten it or attach details separately")
         }
         if text.unicodeScalars.contains("\u{0}") {
@@ -136,8 +154,29 @@ package final class RoutingClassifier: Sendable {
     }
 
     /// The sparse, L2-normalised feature vector of a normalised text.
-    func vectorize(_ normalized: String) -> [(Int, Float)] {
+    package func vectorize(_ normalized: String) -> [(Int, Float)] {
+        guard let counts = extractor.featureCounts(of: normalized, table: table) else { return referenceVectorize(normalized) }
+        return Self.vector(sortedCounts: counts, idf: model.idf)
+    }
+
+    /// ``vectorize(_:)`` through ``FeatureExtractor/features(of:)`` and a `String` per
+    /// feature: what the byte path is tested against (and falls back to).
+    package func referenceVectorize(_ normalized: String) -> [(Int, Float)] {
         Self.vector(extractor.features(of: normalized), index: index, idf: model.idf)
+    }
+
+    /// ``vector(_:index:idf:)`` of counts already by feature id, sorted by id: the same
+    /// arithmetic in the same order, so the same floats.
+    static func vector(sortedCounts counts: [(Int, Int)], idf: [Float]) -> [(Int, Float)] {
+        var vector = counts.map { ($0.0, (1 + log(Float($0.1))) * idf[$0.0]) }
+        let norm = vector.reduce(Float(0)) { $0 + $1.1 * $1.1 }.squareRoot()
+        if norm > 0 { vector = vector.map { ($0.0, $0.1 / norm) } }
+        return vector
+    }
+
+    /// The decision for a normalised text through ``referenceVectorize(_:)`` (tests).
+    package func referenceClassify(normalized: String) -> RoutingDecision {
+        decide(vector: referenceVectorize(normalized))
     }
 
     /// Sublinear term frequency × idf, L2-normalised; unknown features are dropped.
@@ -163,24 +202,20 @@ package final class RoutingClassifier: Sendable {
         let confidence = probabilities[best]
         // Explanation: each feature's push towards the predicted class relative to the others' mean.
         var contributions: [(String, Double)] = []
-        let classCount = Float(model.classes.count)
         for (feature, value) in vector {
-            let name = model.features[feature]
             // People read words and Chinese terms: single characters, letter trigrams
             // and number markers still count, but are not shown.
-            guard Self.isExplanatory(name) else { continue }
-            var mean: Float = 0
-            for row in model.weights { mean += row[feature] }
-            mean /= classCount
+            guard explanatory[feature] else { continue }
+            let mean = meanWeights[feature]
             let push = Double(value * (model.weights[best][feature] - mean))
-            if push > 0 { contributions.append((Self.display(name), push)) }
+            if push > 0 { contributions.append((displayNames[feature], push)) }
         }
         contributions.sort { $0.1 != $1.1 ? $0.1 > $1.1 : $0.0 < $1.0 }
         var seen: Set<String> = []
         var terms: [WeightedTerm] = []
         for (term, weight) in contributions where terms.count < 6 {
             // Skip a term already covered by a longer chosen one (e.g. 退 inside 退税).
-            if seen.contains(where: { $0.contains(term) }) { continue }
+            if seen.contains(where: { Self.contains($0, term) }) { continue }
             seen.insert(term)
             terms.append(WeightedTerm(term: term, weight: (weight * 1000).rounded() / 1000))
         }
@@ -225,6 +260,26 @@ package final class RoutingClassifier: Sendable {
         let exps = scaled.map { exp($0 - top) }
         let sum = exps.reduce(0, +)
         return exps.map { $0 / sum }
+    }
+
+    /// `haystack.contains(needle)` (Foundation's), by bytes when both are ASCII and CJK
+    /// ideographs only — where each character is one scalar and equal means equal bytes.
+    package static func contains(_ haystack: String, _ needle: String) -> Bool {
+        guard isPlain(haystack), isPlain(needle) else { return haystack.contains(needle) }
+        let text = Array(haystack.utf8), part = Array(needle.utf8)
+        guard !part.isEmpty else { return haystack.contains(needle) }
+        guard text.count >= part.count else { return false }
+        for start in 0...(text.count - part.count) where text[start] == part[0] {
+            var index = 1
+            while index < part.count && text[start + index] == part[index] { index += 1 }
+            if index == part.count { return true }
+        }
+        return false
+    }
+
+    /// Printable ASCII and CJK Unified Ideographs (with Extension A) only.
+    static func isPlain(_ text: String) -> Bool {
+        text.unicodeScalars.allSatisfy { (0x20...0x7E).contains($0.value) || (0x4E00...0x9FFF).contains($0.value) || (0x3400...0x4DBF).contains($0.value) }
     }
 
     static func isExplanatory(_ feature: String) -> Bool {
