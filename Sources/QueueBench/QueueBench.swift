@@ -352,7 +352,7 @@ struct Classify: AsyncParsableCommand {
                 let start = ContinuousClock.now
                 DispatchQueue.concurrentPerform(iterations: classifiers.count) { thread in
                     var mine = 0
-                    for index in stride(from: thread, to: all.count, by: classifiers.count) where (try? classifiers[thread].classify(all[index])) != nil { mine += 1 }
+                    for index in stride(from: thread, to: all.count, by: classifiers.count) where (try? classifiers[thread].classify(all[index], cohandling: false)) != nil { mine += 1 }
                     counts.withLock { $0 += mine }
                 }
                 continuation.resume(returning: (counts.withLock { $0 }, seconds(since: start)))

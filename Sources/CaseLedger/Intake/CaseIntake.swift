@@ -94,7 +94,7 @@ package final class CaseIntake: Sendable {
         let normalizer = normalizer ?? classifier.textNormalizer
         let normalized = normalizer.normalize(input.text)
         let receivedAt = input.receivedAt ?? now
-        let decision: RoutingDecision? = input.taskForce == nil ? classifier.classify(normalized: normalized) : nil
+        let decision: RoutingDecision? = input.taskForce == nil ? classifier.classify(normalized: normalized, cohandling: false) : nil
         let taskForce = input.taskForce ?? decision!.taskForce
         let kind = input.kind ?? policy.detectKind(inNormalizedText: normalized)
         let deadline = try policy.deadline(

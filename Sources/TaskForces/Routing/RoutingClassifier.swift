@@ -124,15 +124,18 @@ package final class RoutingClassifier: Sendable {
     package static let maximumTextLength = 20_000
 
     /// Classifies one problem text.
+    /// - Parameter cohandling: also run the co-handling heads (``RoutingDecision/cohandling``,
+    ///   the secondary task force); intake, which records no secondary, leaves them out.
     /// - Throws: ``TaskForcesError`` for empty or over-long text.
-    package func classify(_ text: String) throws -> RoutingDecision {
+    package func classify(_ text: String, cohandling: Bool = true) throws -> RoutingDecision {
         try Self.validate(text)
-        return decide(vector: vectorize(normalizer.normalize(text)))
+        return decide(vector: vectorize(normalizer.normalize(text)), cohandling: cohandling)
     }
 
-    /// Classifies a text already validated and normalised with this classifier's normaliser.
-    package func classify(normalized: String) -> RoutingDecision {
-        decide(vector: vectorize(normalized))
+    /// Classifies a text already validated and normalised with this classifier's
+    /// normaliser (`cohandling` as in ``classify(_:cohandling:)``).
+    package func classify(normalized: String, cohandling: Bool = true) -> RoutingDecision {
+        decide(vector: vectorize(normalized), cohandling: cohandling)
     }
 
     /// The normaliser this classifier uses.
@@ -194,7 +197,7 @@ package final class RoutingClassifier: Sendable {
         return vector
     }
 
-    func decide(vector: [(Int, Float)]) -> RoutingDecision {
+    func decide(vector: [(Int, Float)], cohandling withHeads: Bool = true) -> RoutingDecision {
         let probabilities = Self.probabilities(vector: vector, weights: model.weights, bias: model.bias, temperature: model.temperature)
         var best = 0
         for index in probabilities.indices where probabilities[index] > probabilities[best] { best = index }
@@ -222,7 +225,7 @@ package final class RoutingClassifier: Sendable {
         var byClass: [TaskForce: Double] = [:]
         for (index, label) in model.classes.enumerated() { byClass[label] = probabilities[index] }
         var cohandling: [TaskForce: Double] = [:]
-        if let headWeights = model.cohandlingWeights, let headBias = model.cohandlingBias {
+        if withHeads, let headWeights = model.cohandlingWeights, let headBias = model.cohandlingBias {
             for (index, label) in model.classes.enumerated() where label != .triage {
                 var logit = Double(headBias[index])
                 for (feature, value) in vector { logit += Double(headWeights[index][feature] * value) }
