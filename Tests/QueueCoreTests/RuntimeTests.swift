@@ -183,6 +183,9 @@ struct RuntimeTests {
         var configuration = testConfiguration(queues: ["q"], slots: 4)
         // Long enough for the quick job on a loaded machine; the long ones sleep a minute.
         configuration.shutdownGracePeriod = .seconds(3)
+        // Not a test of leases: a 2 s lease can lapse on a starved machine (the whole suite on
+        // two cores), and a job whose lease lapsed is rightly dropped, not given back.
+        configuration.lease = .seconds(30)
         let runtime = JobRuntime(database: fixture.database, configuration: configuration, handlers: [
             "long": { _ in try await Task.sleep(for: .seconds(60)); return .completed },
             "quick": { _ in try await Task.sleep(for: .milliseconds(100)); return .completed },
@@ -292,13 +295,17 @@ struct RuntimeTests {
         let id = try await JobQueue.enqueue(NewJob(queue: "q", kind: "slow", maxAttempts: 5), on: fixture.connection).id
         let attempts = Recorder<Int>()
         let cancelled = Recorder<Int>()
-        let runtime = JobRuntime(database: fixture.database, configuration: testConfiguration(queues: ["q"]), handlers: [
+        // A lease long enough that its heartbeat (every 200 ms) keeps it on a starved
+        // machine; the second attempt still outlasts it.
+        var configuration = testConfiguration(queues: ["q"])
+        configuration.lease = .seconds(5)
+        let runtime = JobRuntime(database: fixture.database, configuration: configuration, handlers: [
             "slow": { job in
                 attempts.append(job.attempt)
                 do {
                     // The first attempt runs until cancelled; the second outlasts the
-                    // 2 s lease, so it completes only if its own heartbeat kept it.
-                    try await Task.sleep(for: job.attempt == 1 ? .seconds(60) : .seconds(3))
+                    // 5 s lease, so it completes only if its own heartbeat kept it.
+                    try await Task.sleep(for: job.attempt == 1 ? .seconds(60) : .seconds(7))
                 } catch {
                     cancelled.append(job.attempt)
                     throw error
