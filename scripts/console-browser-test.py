@@ -18,7 +18,7 @@ from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
-from selenium.webdriver.support import expected_conditions
+from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
 from selenium.webdriver.support.ui import WebDriverWait
 
 config = json.loads(os.environ["CONSOLE_CHECK_CONFIG"])
@@ -35,11 +35,28 @@ def browser(width=1280, height=900):
     return webdriver.Chrome(service=Service(config.get("chromedriver", "/usr/bin/chromedriver")), options=options)
 
 
+def gone(page):
+    """The old page's root is no longer in the document. Chrome may answer a question about
+    a node of a page being replaced with an inspector error ("Node with given id does not
+    belong to the document") instead of a stale-element error: that means gone too."""
+    def check(_):
+        try:
+            page.is_enabled()
+            return False
+        except StaleElementReferenceException:
+            return True
+        except WebDriverException as error:
+            if "does not belong to the document" in str(error) or "No node with given id" in str(error):
+                return True
+            raise
+    return check
+
+
 def submit(driver, element):
     """Clicks a button (or presses a key on it) and waits for the next page to load."""
     page = driver.find_element(By.TAG_NAME, "html")
     element() if callable(element) else element.click()
-    WebDriverWait(driver, 15).until(expected_conditions.staleness_of(page))
+    WebDriverWait(driver, 15).until(gone(page))
     WebDriverWait(driver, 15).until(lambda d: d.execute_script("return document.readyState") == "complete")
 
 
